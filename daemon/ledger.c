@@ -1,0 +1,495 @@
+/*
+ * ledger.c - SQLite ledger: schema and migrations, transactions, the plan
+ * binding, and the audit table mirrored into the audit log file.
+ */
+#include "ledger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+
+struct ledger {
+	sqlite3 *db;
+	char *path;
+	int readonly;
+};
+
+/*
+ * Schema version 1. Amounts, pv and cv are integer hundredths; multipliers
+ * integer millionths; days are days since 1970-01-01; periods are integer
+ * indexes (dates.h). Sales are keyed by sale_id (WITHOUT ROWID: one B-tree).
+ */
+static const char schema_v1[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;\n"
+	"CREATE TABLE files(id INTEGER PRIMARY KEY, name TEXT NOT NULL, claim TEXT NOT NULL UNIQUE,\n"
+	"  kind TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL UNIQUE,\n"
+	"  booked_at TEXT NOT NULL, archive_dir TEXT NOT NULL, rows INTEGER NOT NULL,\n"
+	"  sales INTEGER NOT NULL, distributors INTEGER NOT NULL, products INTEGER NOT NULL,\n"
+	"  late INTEGER NOT NULL, unattributed INTEGER NOT NULL, duplicates INTEGER NOT NULL,\n"
+	"  refunds INTEGER NOT NULL, clawbacks INTEGER NOT NULL, attributed INTEGER NOT NULL);\n"
+	"CREATE TABLE rejections(id INTEGER PRIMARY KEY, name TEXT NOT NULL, claim TEXT NOT NULL UNIQUE,\n"
+	"  size INTEGER, sha256 TEXT, rejected_at TEXT NOT NULL, reason TEXT NOT NULL,\n"
+	"  errors INTEGER NOT NULL, report TEXT NOT NULL);\n"
+	"CREATE TABLE distributors(id TEXT PRIMARY KEY, sponsor_id TEXT, name TEXT NOT NULL,\n"
+	"  join_date INTEGER NOT NULL, country TEXT, email TEXT, iban TEXT, vat_id TEXT,\n"
+	"  vat_liable INTEGER NOT NULL, placement_id TEXT, leg TEXT,\n"
+	"  created_file INTEGER NOT NULL, updated_file INTEGER NOT NULL) WITHOUT ROWID;\n"
+	/* termination history: status in period P = the last row with from_period <= P */
+	"CREATE TABLE distributor_status(seq INTEGER PRIMARY KEY, distributor_id TEXT NOT NULL,\n"
+	"  from_period INTEGER NOT NULL, terminated INTEGER NOT NULL, file_id INTEGER NOT NULL);\n"
+	"CREATE INDEX distributor_status_by_id ON distributor_status(distributor_id, seq);\n"
+	"CREATE TABLE products(sku TEXT PRIMARY KEY, name TEXT NOT NULL, pv INTEGER NOT NULL,\n"
+	"  cv INTEGER NOT NULL, category TEXT, file_id INTEGER NOT NULL) WITHOUT ROWID;\n"
+	/* period: of the sale's own date; booked_period: where it counts (SPEC 4.2).
+	 * pv/cv: before the promotion multiplier; pv_eff/cv_eff: after it.
+	 * clawback = 1: a refund of a closed period's sale, booked into booked_period
+	 * as a clawback only (it changes no period's volumes). */
+	"CREATE TABLE sales(sale_id TEXT PRIMARY KEY, distributor_id TEXT NOT NULL,\n"
+	"  day INTEGER NOT NULL, amount INTEGER NOT NULL, sku TEXT, quantity INTEGER NOT NULL,\n"
+	"  given_pv INTEGER, given_cv INTEGER, pv INTEGER NOT NULL, cv INTEGER NOT NULL,\n"
+	"  promo TEXT, pv_mult INTEGER NOT NULL, cv_mult INTEGER NOT NULL,\n"
+	"  pv_eff INTEGER NOT NULL, cv_eff INTEGER NOT NULL, refund_of TEXT,\n"
+	"  customer_type TEXT NOT NULL, period INTEGER NOT NULL, booked_period INTEGER NOT NULL,\n"
+	"  late INTEGER NOT NULL, clawback INTEGER NOT NULL, attributed INTEGER NOT NULL,\n"
+	"  file_id INTEGER NOT NULL, line INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE INDEX sales_by_period ON sales(booked_period);\n"
+	"CREATE INDEX sales_unattributed ON sales(distributor_id) WHERE attributed = 0;\n"
+	"CREATE INDEX sales_refunds ON sales(refund_of) WHERE refund_of IS NOT NULL;\n"
+	/* closed periods; the close adds its results in later schema versions */
+	"CREATE TABLE periods(period INTEGER PRIMARY KEY, name TEXT NOT NULL, closed_at TEXT NOT NULL);\n"
+	"CREATE TABLE audit(seq INTEGER PRIMARY KEY, line TEXT NOT NULL, hash TEXT NOT NULL);\n";
+
+/* migrations[v] takes a ledger from version v to v + 1 */
+static const char *const migrations[] = {
+	schema_v1,
+};
+
+int ledger_exec(ledger *l, const char *sql, pd_err *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(l->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		pd_errf(err, "ledger %s: %s", l->path, msg ? msg : sqlite3_errmsg(l->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int ledger_prepare(ledger *l, const char *sql, sqlite3_stmt **st, pd_err *err)
+{
+	if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+		return pd_errf(err, "ledger %s: %s", l->path, sqlite3_errmsg(l->db));
+	return 0;
+}
+
+static int user_version(ledger *l)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return v;
+}
+
+int ledger_schema_version(ledger *l)
+{
+	return user_version(l);
+}
+
+static int migrate(ledger *l, pd_err *err)
+{
+	if (ledger_exec(l, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	int v = user_version(l);
+	int target = (int)(sizeof migrations / sizeof *migrations);
+	if (v > target) {
+		ledger_exec(l, "ROLLBACK", NULL);
+		return pd_errf(err, "ledger %s has schema version %d, newer than this build knows (%d): upgrade payoutd",
+			       l->path, v, target);
+	}
+	for (; v < target; v++) {
+		char sql[64];
+		if (ledger_exec(l, migrations[v], err) < 0)
+			goto fail;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (ledger_exec(l, sql, err) < 0)
+			goto fail;
+	}
+	return ledger_exec(l, "COMMIT", err);
+fail:
+	pd_err_prefix(err, "migrating to schema version %d", v + 1);
+	ledger_exec(l, "ROLLBACK", NULL);
+	return -1;
+}
+
+static int open_common(const char *path, int readonly, ledger **out, pd_err *err)
+{
+	ledger *l = xcalloc(1, sizeof *l);
+	l->path = xstrdup(path);
+	l->readonly = readonly;
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &l->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		pd_errf(err, "cannot open ledger %s: %s", path, l->db ? sqlite3_errmsg(l->db) : "out of memory");
+		ledger_close(l);
+		return -1;
+	}
+	sqlite3_extended_result_codes(l->db, 1);
+	sqlite3_busy_timeout(l->db, 30000);
+	/* WAL: readers never block the writer; FULL: a returned COMMIT survives power loss */
+	if ((!readonly && ledger_exec(l, "PRAGMA journal_mode=WAL", err) < 0) ||
+	    ledger_exec(l, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
+			   "PRAGMA temp_store=MEMORY", err) < 0) {
+		ledger_close(l);
+		return -1;
+	}
+	if (readonly) {
+		int v = user_version(l);
+		if (v != LEDGER_SCHEMA_VERSION) {
+			pd_errf(err, "ledger %s has schema version %d, this build reads version %d%s", path, v,
+				LEDGER_SCHEMA_VERSION, v < LEDGER_SCHEMA_VERSION ? " (start payoutd once to migrate it)" : "");
+			ledger_close(l);
+			return -1;
+		}
+	} else if (migrate(l, err) < 0) {
+		ledger_close(l);
+		return -1;
+	}
+	*out = l;
+	return 0;
+}
+
+int ledger_open(const char *path, ledger **out, pd_err *err)
+{
+	/* statements and the ledger are for the service user and group only */
+	mode_t old = umask(027);
+	int rc = open_common(path, 0, out, err);
+	umask(old);
+	return rc;
+}
+
+int ledger_open_readonly(const char *path, ledger **out, pd_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return pd_errf(err, "cannot open ledger %s: %s", path, strerror(errno));
+	return open_common(path, 1, out, err);
+}
+
+void ledger_close(ledger *l)
+{
+	if (!l)
+		return;
+	/* finalize any statement a module left prepared, then close */
+	sqlite3_stmt *st;
+	while (l->db && (st = sqlite3_next_stmt(l->db, NULL)))
+		sqlite3_finalize(st);
+	if (l->db)
+		sqlite3_close(l->db);
+	free(l->path);
+	free(l);
+}
+
+sqlite3 *ledger_db(ledger *l)
+{
+	return l->db;
+}
+
+int ledger_begin(ledger *l, pd_err *err)
+{
+	return ledger_exec(l, "BEGIN IMMEDIATE", err);
+}
+
+int ledger_commit(ledger *l, pd_err *err)
+{
+	return ledger_exec(l, "COMMIT", err);
+}
+
+void ledger_rollback(ledger *l)
+{
+	if (!sqlite3_get_autocommit(l->db))
+		ledger_exec(l, "ROLLBACK", NULL);
+}
+
+static int meta_get(ledger *l, const char *key, char *buf, size_t cap)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+	if (sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int meta_set(ledger *l, const char *key, const char *value, pd_err *err)
+{
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return pd_errf(err, "ledger %s: %s", l->path, sqlite3_errmsg(l->db));
+	return 0;
+}
+
+int ledger_bind_plan(ledger *l, const plan *p, pd_err *err)
+{
+	char kind[32], cur[32];
+	int hk = meta_get(l, "period_kind", kind, sizeof kind);
+	int hc = meta_get(l, "currency", cur, sizeof cur);
+	if (hk < 0 || hc < 0)
+		return pd_errf(err, "ledger %s: %s", l->path, sqlite3_errmsg(l->db));
+	const char *want = period_kind_name(p->period);
+	if (hk && strcmp(kind, want) != 0)
+		return pd_errf(err, "the plan's period is %s but ledger %s was started with %s periods; a ledger's period cannot change",
+			       want, l->path, kind);
+	if (hc && strcmp(cur, p->currency) != 0)
+		return pd_errf(err, "the plan's currency is %s but ledger %s books %s; a ledger's currency cannot change",
+			       p->currency, l->path, cur);
+	if (hk && hc)
+		return 0;
+	if (l->readonly)
+		return 0;
+	if (ledger_begin(l, err) < 0)
+		return -1;
+	if ((!hk && meta_set(l, "period_kind", want, err) < 0) ||
+	    (!hc && meta_set(l, "currency", p->currency, err) < 0)) {
+		ledger_rollback(l);
+		return -1;
+	}
+	return ledger_commit(l, err);
+}
+
+int ledger_earliest_open(ledger *l, int32_t *out, pd_err *err)
+{
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "SELECT max(period) FROM periods", &st, err) < 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return pd_errf(err, "ledger %s: %s", l->path, sqlite3_errmsg(l->db));
+	}
+	*out = sqlite3_column_type(st, 0) == SQLITE_NULL ? LEDGER_NO_CLOSE : sqlite3_column_int(st, 0) + 1;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int ledger_audit_add(ledger *l, const char *event, json_t *members, pd_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t seq = 1;
+	char prev[AUDIT_HASH_HEX + 1];
+	memcpy(prev, audit_zero_hash, sizeof prev);
+	if (ledger_prepare(l, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &st, err) < 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0) + 1;
+		snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	char now[32], hash[AUDIT_HASH_HEX + 1], *line = NULL;
+	audit_now(now);
+	if (audit_make_line(seq, now, event, members, prev, &line, hash, err) < 0)
+		return -1;
+	if (ledger_prepare(l, "INSERT INTO audit(seq, line, hash) VALUES(?, ?, ?)", &st, err) < 0) {
+		free(line);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_text(st, 2, line, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	free(line);
+	if (rc != SQLITE_DONE)
+		return pd_errf(err, "ledger %s: %s", l->path, sqlite3_errmsg(l->db));
+	return 0;
+}
+
+/*
+ * Finds the last complete line of the audit file: truncates a torn tail
+ * (a crash in the middle of an append), and returns its seq and hash.
+ * An empty file gives seq 0.
+ */
+static int audit_file_tail(int fd, const char *path, int64_t *seq, char hash[AUDIT_HASH_HEX + 1],
+			   pd_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pd_errf(err, "cannot stat %s: %s", path, strerror(errno));
+	*seq = 0;
+	off_t size = st.st_size;
+	if (size == 0)
+		return 0;
+	/* read backwards in blocks until we hold the last two newlines */
+	size_t cap = 0, have = 0;
+	char *buf = NULL;
+	off_t pos = size;
+	for (;;) {
+		size_t blk = 65536;
+		if ((off_t)blk > pos)
+			blk = (size_t)pos;
+		char *nb = xmalloc(have + blk + 1);
+		ssize_t r = pread(fd, nb, blk, pos - (off_t)blk);
+		if (r != (ssize_t)blk) {
+			free(nb);
+			free(buf);
+			return pd_errf(err, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "short read");
+		}
+		memcpy(nb + blk, buf, have);
+		free(buf);
+		buf = nb;
+		have += blk;
+		cap = have;
+		pos -= (off_t)blk;
+		buf[have] = '\0';
+		/* last '\n' = end of the last complete line; the one before = its start */
+		char *end = memrchr(buf, '\n', have);
+		if (end) {
+			char *start = end > buf ? memrchr(buf, '\n', (size_t)(end - buf)) : NULL;
+			if (start || pos == 0) {
+				const char *line = start ? start + 1 : buf;
+				off_t keep = pos + (off_t)(end - buf) + 1;
+				if (keep < size && ftruncate(fd, keep) < 0) {
+					free(buf);
+					return pd_errf(err, "cannot repair %s: %s", path, strerror(errno));
+				}
+				size_t ll = (size_t)(end - line);
+				if (sscanf(line, "{\"seq\":%" SCNd64 ",", seq) != 1 || ll < AUDIT_HASH_HEX + 2) {
+					free(buf);
+					return pd_errf(err, "%s: the last line is not an audit line", path);
+				}
+				memcpy(hash, end - 2 - AUDIT_HASH_HEX, AUDIT_HASH_HEX);
+				hash[AUDIT_HASH_HEX] = '\0';
+				free(buf);
+				return 0;
+			}
+		} else if (pos == 0) {
+			/* no complete line at all: the whole file is a torn first line */
+			free(buf);
+			if (ftruncate(fd, 0) < 0)
+				return pd_errf(err, "cannot repair %s: %s", path, strerror(errno));
+			return 0;
+		}
+		if (cap > (8u << 20)) {
+			free(buf);
+			return pd_errf(err, "%s: the last line is longer than 8 MiB", path);
+		}
+	}
+}
+
+int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
+{
+	mode_t old = umask(027);
+	int fd = open(audit_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	umask(old);
+	if (fd < 0)
+		return pd_errf(err, "cannot open audit log %s: %s", audit_path, strerror(errno));
+	/* payoutd and payoutctl both sync: one at a time */
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return pd_errf(err, "cannot lock audit log %s: %s", audit_path, strerror(errno));
+	}
+	int rc = -1;
+	int64_t fseq = 0;
+	char fhash[AUDIT_HASH_HEX + 1] = "";
+	sqlite3_stmt *st = NULL;
+	if (audit_file_tail(fd, audit_path, &fseq, fhash, err) < 0)
+		goto out;
+	if (fseq > 0) {
+		if (ledger_prepare(l, "SELECT hash FROM audit WHERE seq = ?", &st, err) < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, fseq);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			pd_errf(err, "audit log %s has line %" PRId64 " that ledger %s does not know: the log belongs to another ledger or was edited",
+				audit_path, fseq, l->path);
+			goto out;
+		}
+		if (strcmp((const char *)sqlite3_column_text(st, 0), fhash) != 0) {
+			pd_errf(err, "audit log %s line %" PRId64 " differs from the ledger's copy: the log was edited",
+				audit_path, fseq);
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (ledger_prepare(l, "SELECT line FROM audit WHERE seq > ? ORDER BY seq", &st, err) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, fseq);
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		pd_errf(err, "cannot seek in %s: %s", audit_path, strerror(errno));
+		goto out;
+	}
+	int wrote = 0, step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		/* one write per line: a crash tears at most the last line, which the next sync drops */
+		char *buf = xmalloc(len + 1);
+		memcpy(buf, line, len);
+		buf[len] = '\n';
+		size_t off = 0;
+		while (off < len + 1) {
+			ssize_t w = write(fd, buf + off, len + 1 - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				pd_errf(err, "cannot append to audit log %s: %s", audit_path, strerror(errno));
+				free(buf);
+				goto out;
+			}
+			off += (size_t)w;
+		}
+		free(buf);
+		wrote = 1;
+	}
+	if (step != SQLITE_DONE) {
+		pd_errf(err, "ledger %s: %s", l->path, sqlite3_errmsg(l->db));
+		goto out;
+	}
+	if (wrote && fsync(fd) < 0) {
+		pd_errf(err, "cannot sync audit log %s: %s", audit_path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (st)
+		sqlite3_finalize(st);
+	close(fd);
+	return rc;
+}
+
+int ledger_audit_event(ledger *l, const char *audit_path, const char *event, json_t *members,
+		       pd_err *err)
+{
+	if (ledger_begin(l, err) < 0)
+		return -1;
+	if (ledger_audit_add(l, event, members, err) < 0) {
+		ledger_rollback(l);
+		return -1;
+	}
+	if (ledger_commit(l, err) < 0) {
+		ledger_rollback(l);
+		return -1;
+	}
+	return ledger_audit_sync(l, audit_path, err);
+}
