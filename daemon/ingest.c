@@ -272,12 +272,13 @@ static int distributor_known(ictx *c, const char *id, size_t len)
 }
 
 typedef struct sale {
-	const char *sale_id, *dist, *sku, *refund_of, *customer_type, *promo;
+	const char *sale_id, *dist, *sku, *refund_of, *promo;
 	int32_t day, period, booked;
 	int64_t amount, quantity, pv, cv, pv_mult, cv_mult, pv_eff, cv_eff;
-	int has_pv, has_cv;
+	int has_pv, has_cv, to_distributor;
 	int64_t given_pv, given_cv;
-	int late, clawback, attributed;
+	int flags;
+	int64_t content;
 } sale;
 
 static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
@@ -288,33 +289,56 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-static int col_text_eq(sqlite3_stmt *st, int i, const char *s)
+/*
+ * The fingerprint of a sale row's own content (everything but sale_id, as
+ * given in the file, before any derivation): two rows with one sale_id are
+ * "the same sale" when their fingerprints agree (SPEC 4.1.3). FNV-1a 64 with
+ * a final mix over tagged fields. It is part of the ledger format: never
+ * change it without a schema migration.
+ */
+static uint64_t fp_bytes(uint64_t h, const void *p, size_t n)
 {
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return s == NULL;
-	return s && strcmp((const char *)sqlite3_column_text(st, i), s) == 0;
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
 }
 
-static int col_opt_int_eq(sqlite3_stmt *st, int i, int has, int64_t v)
+static uint64_t fp_field(uint64_t h, int present_, const void *p, size_t n)
 {
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return !has;
-	return has && sqlite3_column_int64(st, i) == v;
+	unsigned char tag = present_ ? 1 : 0;
+	uint64_t len = n;
+	h = fp_bytes(h, &tag, 1);
+	if (present_) {
+		h = fp_bytes(h, &len, sizeof len);
+		h = fp_bytes(h, p, n);
+	}
+	return h;
+}
+
+static int64_t sale_fingerprint(const sale *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	int64_t v[4] = {s->day, s->amount, s->quantity, s->to_distributor};
+	h = fp_field(h, 1, s->dist, strlen(s->dist));
+	h = fp_field(h, 1, v, sizeof v);
+	h = fp_field(h, s->sku != NULL, s->sku, s->sku ? strlen(s->sku) : 0);
+	h = fp_field(h, s->has_pv, &s->given_pv, sizeof s->given_pv);
+	h = fp_field(h, s->has_cv, &s->given_cv, sizeof s->given_cv);
+	h = fp_field(h, s->refund_of != NULL, s->refund_of, s->refund_of ? strlen(s->refund_of) : 0);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (int64_t)h;
 }
 
 /* get_sale columns */
-enum { GS_DIST, GS_DAY, GS_AMOUNT, GS_SKU, GS_QTY, GS_GPV, GS_GCV, GS_REFUND_OF, GS_CTYPE,
-       GS_BOOKED, GS_PV_MULT, GS_CV_MULT, GS_PROMO, GS_FILE, GS_LINE };
+enum { GS_DIST, GS_AMOUNT, GS_BOOKED, GS_FLAGS, GS_REFUND_OF, GS_PROMO, GS_PV_MULT, GS_CV_MULT,
+       GS_CONTENT, GS_FILE, GS_LINE };
 
-/* 1 when the booked row (get_sale's current row) has the same content as s */
 static int same_sale(sqlite3_stmt *g, const sale *s)
 {
-	return col_text_eq(g, GS_DIST, s->dist) && sqlite3_column_int(g, GS_DAY) == s->day &&
-	       sqlite3_column_int64(g, GS_AMOUNT) == s->amount && col_text_eq(g, GS_SKU, s->sku) &&
-	       sqlite3_column_int64(g, GS_QTY) == s->quantity &&
-	       col_opt_int_eq(g, GS_GPV, s->has_pv, s->given_pv) &&
-	       col_opt_int_eq(g, GS_GCV, s->has_cv, s->given_cv) &&
-	       col_text_eq(g, GS_REFUND_OF, s->refund_of) && col_text_eq(g, GS_CTYPE, s->customer_type);
+	return sqlite3_column_int64(g, GS_CONTENT) == s->content;
 }
 
 static void report_conflict(ictx *c, const csvin_row *row, sqlite3_stmt *g)
@@ -336,21 +360,18 @@ static int fetch_sale(ictx *c, const char *id)
 	return sql_fail(c, "looking up a sale");
 }
 
-/* Volume of a sale before promotion: given, else catalog x quantity, else amount. */
-static int derive_volume(ictx *c, const csvin_row *row, int col, int has, int64_t given,
-			 const product *pr, int64_t unit, const sale *s, int64_t *out)
+/* Volume of a sale before promotion (SPEC 11.12): given, else catalog unit
+ * value x quantity (negated for a refund), else the amount. -1 on overflow. */
+static int derive_volume(int has, int64_t given, const product *pr, int64_t unit, const sale *s,
+			 int64_t *out)
 {
-	(void)c;
-	(void)row;
-	(void)col;
-	(void)pr;
 	if (has) {
 		*out = given;
 		return 0;
 	}
 	if (pr) {
 		__int128 v = (__int128)unit * s->quantity;
-		if (v > INT64_MAX / 2 || v < -(INT64_MAX / 2))
+		if (v > INT64_MAX / 2)
 			return -1;
 		*out = s->amount < 0 ? -(int64_t)v : (int64_t)v;
 		return 0;
@@ -391,11 +412,10 @@ static int on_sale_row(void *ctx, const csvin_row *row, pd_err *err)
 		s.has_cv = 1;
 	if (present(row, SC_REFUND_OF))
 		check_text_id(c, row, SC_REFUND_OF, 0);
-	s.customer_type = "retail";
 	if (present(row, SC_CUSTOMER_TYPE)) {
-		if (strcmp(row->val[SC_CUSTOMER_TYPE], "retail") == 0 || strcmp(row->val[SC_CUSTOMER_TYPE], "distributor") == 0)
-			s.customer_type = row->val[SC_CUSTOMER_TYPE];
-		else
+		if (strcmp(row->val[SC_CUSTOMER_TYPE], "distributor") == 0)
+			s.to_distributor = 1;
+		else if (strcmp(row->val[SC_CUSTOMER_TYPE], "retail") != 0)
 			row_error(c, row, SC_CUSTOMER_TYPE, "expected retail or distributor");
 	}
 	if (pd_diag_count(&c->res->errors) > errs_before)
@@ -426,16 +446,18 @@ static int on_sale_row(void *ctx, const csvin_row *row, pd_err *err)
 		row_error(c, row, SC_REFUND_OF, "a sale cannot refund itself");
 		return 0;
 	}
+	s.content = sale_fingerprint(&s);
 
 	const product *pr = catalog_find(c, s.sku, s.sku ? row->len[SC_SKU] : 0);
-	if (derive_volume(c, row, SC_PV, s.has_pv, s.given_pv, pr, pr ? pr->pv : 0, &s, &s.pv) < 0 ||
-	    derive_volume(c, row, SC_CV, s.has_cv, s.given_cv, pr, pr ? pr->cv : 0, &s, &s.cv) < 0) {
+	if (derive_volume(s.has_pv, s.given_pv, pr, pr ? pr->pv : 0, &s, &s.pv) < 0 ||
+	    derive_volume(s.has_cv, s.given_cv, pr, pr ? pr->cv : 0, &s, &s.cv) < 0) {
 		row_error(c, row, SC_QUANTITY, "catalog volume times quantity is too large");
 		return 0;
 	}
 
 	s.period = period_of_day(c->p->period, s.day);
 	s.pv_mult = s.cv_mult = RATE_SCALE;
+	char promo[256];
 	int fr;
 	if (refund) {
 		/* a re-sent refund is a duplicate, not a second refund */
@@ -459,25 +481,25 @@ static int on_sale_row(void *ctx, const csvin_row *row, pd_err *err)
 			row_error(c, row, SC_REFUND_OF, "that sale is itself a refund; a refund of a refund is not allowed");
 			return 0;
 		}
-		if (!col_text_eq(g, GS_DIST, s.dist)) {
+		if (strcmp((const char *)sqlite3_column_text(g, GS_DIST), s.dist) != 0) {
 			row_error(c, row, SC_DISTRIBUTOR_ID, "the refunded sale belongs to distributor %s",
 				  (const char *)sqlite3_column_text(g, GS_DIST));
 			return 0;
 		}
 		int64_t orig_amount = sqlite3_column_int64(g, GS_AMOUNT);
 		int32_t orig_booked = sqlite3_column_int(g, GS_BOOKED);
-		s.pv_mult = sqlite3_column_int64(g, GS_PV_MULT);
-		s.cv_mult = sqlite3_column_int64(g, GS_CV_MULT);
-		char promo[256] = "";
-		int has_promo = sqlite3_column_type(g, GS_PROMO) != SQLITE_NULL;
-		if (has_promo)
+		int orig_attributed = sqlite3_column_int(g, GS_FLAGS) & SALE_ATTRIBUTED;
+		if (sqlite3_column_type(g, GS_PROMO) != SQLITE_NULL) {
 			snprintf(promo, sizeof promo, "%s", (const char *)sqlite3_column_text(g, GS_PROMO));
+			s.promo = promo;
+			s.pv_mult = sqlite3_column_int64(g, GS_PV_MULT);
+			s.cv_mult = sqlite3_column_int64(g, GS_CV_MULT);
+		}
 		sqlite3_reset(c->sum_refunds);
 		sqlite3_bind_text(c->sum_refunds, 1, s.refund_of, -1, SQLITE_STATIC);
 		if (sqlite3_step(c->sum_refunds) != SQLITE_ROW)
 			return sql_fail(c, "summing refunds");
-		int64_t refunded = sqlite3_column_int64(c->sum_refunds, 0);
-		int64_t left = orig_amount + refunded; /* refunded is <= 0 */
+		int64_t left = orig_amount + sqlite3_column_int64(c->sum_refunds, 0); /* refunds are <= 0 */
 		if (-s.amount > left) {
 			char l1[32], l2[32];
 			money_format(left, 2, l1);
@@ -485,75 +507,64 @@ static int on_sale_row(void *ctx, const csvin_row *row, pd_err *err)
 			row_error(c, row, SC_AMOUNT, "refund of %s exceeds what is left of sale %s (%s)", l2, s.refund_of, l1);
 			return 0;
 		}
-		/* refunds go with their original's booked period while it is open;
-		 * otherwise volumes of the closed period stay, and a clawback is booked */
-		if (c->eo == LEDGER_NO_CLOSE || orig_booked >= c->eo) {
+		/* a refund goes with its original's booked period while that is open;
+		 * once it is closed its volumes stay and a clawback is booked instead.
+		 * An original still waiting for its distributor has not been counted
+		 * anywhere yet, so its refund simply goes with it. */
+		if (c->eo == LEDGER_NO_CLOSE || orig_booked >= c->eo || !orig_attributed) {
 			s.booked = orig_booked;
 		} else {
 			s.booked = c->eo;
-			s.clawback = 1;
+			s.flags |= SALE_CLAWBACK;
 		}
-		s.promo = has_promo ? promo : NULL;
-		if (money_apply_rate(s.pv, s.pv_mult, &s.pv_eff) < 0 || money_apply_rate(s.cv, s.cv_mult, &s.cv_eff) < 0) {
-			row_error(c, row, SC_AMOUNT, "volume overflow");
-			return 0;
+	} else {
+		const plan_promotion *pm = plan_promotion_for(c->p, s.day, s.sku, pr ? pr->category : NULL);
+		if (pm) {
+			s.promo = pm->id;
+			s.pv_mult = pm->pv_mult;
+			s.cv_mult = pm->cv_mult;
 		}
-		goto insert;
-	}
-	const plan_promotion *promo = plan_promotion_for(c->p, s.day, s.sku, pr ? pr->category : NULL);
-	if (promo) {
-		s.promo = promo->id;
-		s.pv_mult = promo->pv_mult;
-		s.cv_mult = promo->cv_mult;
+		if (c->eo != LEDGER_NO_CLOSE && s.period < c->eo) {
+			s.booked = c->eo;
+			s.flags |= SALE_LATE;
+		} else {
+			s.booked = s.period;
+		}
 	}
 	if (money_apply_rate(s.pv, s.pv_mult, &s.pv_eff) < 0 || money_apply_rate(s.cv, s.cv_mult, &s.cv_eff) < 0) {
 		row_error(c, row, SC_AMOUNT, "volume overflow after the promotion multiplier");
 		return 0;
 	}
-	if (c->eo != LEDGER_NO_CLOSE && s.period < c->eo) {
-		s.booked = c->eo;
-		s.late = 1;
-	} else {
-		s.booked = s.period;
-	}
-
-insert:;
 	int known = distributor_known(c, s.dist, row->len[SC_DISTRIBUTOR_ID]);
 	if (known < 0)
 		return -1;
-	s.attributed = known;
+	if (known)
+		s.flags |= SALE_ATTRIBUTED;
+	if (s.to_distributor)
+		s.flags |= SALE_TO_DISTRIBUTOR;
+
 	sqlite3_stmt *st = c->ins_sale;
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, s.sale_id, (int)row->len[SC_SALE_ID], SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s.dist, (int)row->len[SC_DISTRIBUTOR_ID], SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, s.day);
 	sqlite3_bind_int64(st, 4, s.amount);
-	bind_opt_text(st, 5, s.sku);
-	sqlite3_bind_int64(st, 6, s.quantity);
-	if (s.has_pv)
-		sqlite3_bind_int64(st, 7, s.given_pv);
-	else
-		sqlite3_bind_null(st, 7);
-	if (s.has_cv)
-		sqlite3_bind_int64(st, 8, s.given_cv);
-	else
-		sqlite3_bind_null(st, 8);
-	sqlite3_bind_int64(st, 9, s.pv);
-	sqlite3_bind_int64(st, 10, s.cv);
-	bind_opt_text(st, 11, s.promo);
-	sqlite3_bind_int64(st, 12, s.pv_mult);
-	sqlite3_bind_int64(st, 13, s.cv_mult);
-	sqlite3_bind_int64(st, 14, s.pv_eff);
-	sqlite3_bind_int64(st, 15, s.cv_eff);
-	bind_opt_text(st, 16, s.refund_of);
-	sqlite3_bind_text(st, 17, s.customer_type, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 18, s.period);
-	sqlite3_bind_int(st, 19, s.booked);
-	sqlite3_bind_int(st, 20, s.late);
-	sqlite3_bind_int(st, 21, s.clawback);
-	sqlite3_bind_int(st, 22, s.attributed);
-	sqlite3_bind_int64(st, 23, c->file_id);
-	sqlite3_bind_int64(st, 24, row->line);
+	sqlite3_bind_int64(st, 5, s.pv_eff);
+	sqlite3_bind_int64(st, 6, s.cv_eff);
+	sqlite3_bind_int(st, 7, s.booked);
+	sqlite3_bind_int(st, 8, s.flags);
+	bind_opt_text(st, 9, s.refund_of);
+	bind_opt_text(st, 10, s.promo);
+	if (s.promo) {
+		sqlite3_bind_int64(st, 11, s.pv_mult);
+		sqlite3_bind_int64(st, 12, s.cv_mult);
+	} else {
+		sqlite3_bind_null(st, 11);
+		sqlite3_bind_null(st, 12);
+	}
+	sqlite3_bind_int64(st, 13, s.content);
+	sqlite3_bind_int64(st, 14, c->file_id);
+	sqlite3_bind_int64(st, 15, row->line);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sql_fail(c, "booking a sale");
 	if (sqlite3_changes(c->db) == 0) {
@@ -567,10 +578,10 @@ insert:;
 		return 0;
 	}
 	c->res->st.sales++;
-	c->res->st.late += s.late;
-	c->res->st.unattributed += !s.attributed;
+	c->res->st.late += (s.flags & SALE_LATE) != 0;
+	c->res->st.unattributed += !known;
 	c->res->st.refunds += refund;
-	c->res->st.clawbacks += s.clawback;
+	c->res->st.clawbacks += (s.flags & SALE_CLAWBACK) != 0;
 	return 0;
 }
 
@@ -580,14 +591,13 @@ static int prepare_sales(ictx *c)
 	if (load_catalog(c) < 0)
 		return -1;
 	return ledger_prepare(c->l,
-		"INSERT INTO sales(sale_id, distributor_id, day, amount, sku, quantity, given_pv, given_cv,"
-		" pv, cv, promo, pv_mult, cv_mult, pv_eff, cv_eff, refund_of, customer_type, period,"
-		" booked_period, late, clawback, attributed, file_id, line)"
-		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sale_id) DO NOTHING",
+		"INSERT INTO sales(sale_id, distributor_id, day, amount, pv, cv, booked_period, flags,"
+		" refund_of, promo, pv_mult, cv_mult, content, file_id, line)"
+		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sale_id) DO NOTHING",
 		&c->ins_sale, c->err) < 0 ||
 	       ledger_prepare(c->l,
-		"SELECT distributor_id, day, amount, sku, quantity, given_pv, given_cv, refund_of,"
-		" customer_type, booked_period, pv_mult, cv_mult, promo, file_id, line FROM sales WHERE sale_id = ?",
+		"SELECT distributor_id, amount, booked_period, flags, refund_of, promo, pv_mult, cv_mult,"
+		" content, file_id, line FROM sales WHERE sale_id = ?",
 		&c->get_sale, c->err) < 0 ||
 	       ledger_prepare(c->l, "SELECT coalesce(sum(amount), 0) FROM sales WHERE refund_of = ?",
 			      &c->sum_refunds, c->err) < 0 ||
@@ -824,18 +834,18 @@ static int finish_distributors(ictx *c)
 	/* sales that waited for these distributors are attributed now; one whose
 	 * period has closed meanwhile is booked late into the earliest open one */
 	sqlite3_stmt *any, *attr;
-	if (ledger_prepare(c->l, "SELECT EXISTS(SELECT 1 FROM sales WHERE attributed = 0)", &any, c->err) < 0)
+	if (ledger_prepare(c->l, "SELECT EXISTS(SELECT 1 FROM sales WHERE flags & 1 = 0)", &any, c->err) < 0)
 		return -1;
 	int waiting = sqlite3_step(any) == SQLITE_ROW && sqlite3_column_int(any, 0);
 	sqlite3_finalize(any);
 	if (!waiting)
 		return 0;
 	if (ledger_prepare(c->l,
-		"UPDATE sales SET attributed = 1,"
-		" late = CASE WHEN ?2 IS NOT NULL AND booked_period < ?2 AND clawback = 0 THEN 1 ELSE late END,"
-		" booked_period = CASE WHEN ?2 IS NOT NULL AND booked_period < ?2 THEN ?2 ELSE booked_period END,"
-		" clawback = CASE WHEN ?2 IS NOT NULL AND booked_period < ?2 AND refund_of IS NOT NULL THEN 1 ELSE clawback END"
-		" WHERE distributor_id = ?1 AND attributed = 0", &attr, c->err) < 0)
+		/* flags: see ledger.h; a refund whose period closed meanwhile becomes a clawback */
+		"UPDATE sales SET booked_period = CASE WHEN ?2 IS NOT NULL AND booked_period < ?2 THEN ?2 ELSE booked_period END,"
+		" flags = flags | 1 | CASE WHEN ?2 IS NOT NULL AND booked_period < ?2"
+		"   THEN (CASE WHEN refund_of IS NULL THEN 2 ELSE 4 END) ELSE 0 END"
+		" WHERE distributor_id = ?1 AND flags & 1 = 0", &attr, c->err) < 0)
 		return -1;
 	for (size_t i = 0; i < c->n_drows; i++) {
 		sqlite3_reset(attr);

@@ -48,20 +48,18 @@ static const char schema_v1[] =
 	"CREATE INDEX distributor_status_by_id ON distributor_status(distributor_id, seq);\n"
 	"CREATE TABLE products(sku TEXT PRIMARY KEY, name TEXT NOT NULL, pv INTEGER NOT NULL,\n"
 	"  cv INTEGER NOT NULL, category TEXT, file_id INTEGER NOT NULL) WITHOUT ROWID;\n"
-	/* period: of the sale's own date; booked_period: where it counts (SPEC 4.2).
-	 * pv/cv: before the promotion multiplier; pv_eff/cv_eff: after it.
-	 * clawback = 1: a refund of a closed period's sale, booked into booked_period
-	 * as a clawback only (it changes no period's volumes). */
+	/* One narrow row per sale line (ingest speed is bound by row width).
+	 * day: the sale's own date; booked_period: where it counts (SPEC 4.2);
+	 * pv/cv: after the promotion multiplier, whose id and multipliers are kept
+	 * (NULL when none applied) because a refund must use its original's;
+	 * flags: see SALE_* in ledger.h; content: fingerprint of the row as given,
+	 * to tell a re-sent sale from a conflicting one. */
 	"CREATE TABLE sales(sale_id TEXT PRIMARY KEY, distributor_id TEXT NOT NULL,\n"
-	"  day INTEGER NOT NULL, amount INTEGER NOT NULL, sku TEXT, quantity INTEGER NOT NULL,\n"
-	"  given_pv INTEGER, given_cv INTEGER, pv INTEGER NOT NULL, cv INTEGER NOT NULL,\n"
-	"  promo TEXT, pv_mult INTEGER NOT NULL, cv_mult INTEGER NOT NULL,\n"
-	"  pv_eff INTEGER NOT NULL, cv_eff INTEGER NOT NULL, refund_of TEXT,\n"
-	"  customer_type TEXT NOT NULL, period INTEGER NOT NULL, booked_period INTEGER NOT NULL,\n"
-	"  late INTEGER NOT NULL, clawback INTEGER NOT NULL, attributed INTEGER NOT NULL,\n"
+	"  day INTEGER NOT NULL, amount INTEGER NOT NULL, pv INTEGER NOT NULL, cv INTEGER NOT NULL,\n"
+	"  booked_period INTEGER NOT NULL, flags INTEGER NOT NULL, refund_of TEXT,\n"
+	"  promo TEXT, pv_mult INTEGER, cv_mult INTEGER, content INTEGER NOT NULL,\n"
 	"  file_id INTEGER NOT NULL, line INTEGER NOT NULL) WITHOUT ROWID;\n"
-	"CREATE INDEX sales_by_period ON sales(booked_period);\n"
-	"CREATE INDEX sales_unattributed ON sales(distributor_id) WHERE attributed = 0;\n"
+	"CREATE INDEX sales_unattributed ON sales(distributor_id) WHERE flags & 1 = 0;\n"
 	"CREATE INDEX sales_refunds ON sales(refund_of) WHERE refund_of IS NOT NULL;\n"
 	/* closed periods; the close adds its results in later schema versions */
 	"CREATE TABLE periods(period INTEGER PRIMARY KEY, name TEXT NOT NULL, closed_at TEXT NOT NULL);\n"
@@ -138,7 +136,7 @@ static int open_common(const char *path, int readonly, ledger **out, pd_err *err
 	ledger *l = xcalloc(1, sizeof *l);
 	l->path = xstrdup(path);
 	l->readonly = readonly;
-	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(path, &l->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
 		pd_errf(err, "cannot open ledger %s: %s", path, l->db ? sqlite3_errmsg(l->db) : "out of memory");
 		ledger_close(l);
@@ -147,9 +145,9 @@ static int open_common(const char *path, int readonly, ledger **out, pd_err *err
 	sqlite3_extended_result_codes(l->db, 1);
 	sqlite3_busy_timeout(l->db, 30000);
 	/* WAL: readers never block the writer; FULL: a returned COMMIT survives power loss */
-	if ((!readonly && ledger_exec(l, "PRAGMA journal_mode=WAL", err) < 0) ||
+	if ((!readonly && ledger_exec(l, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL", err) < 0) ||
 	    ledger_exec(l, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
-			   "PRAGMA temp_store=MEMORY", err) < 0) {
+			   "PRAGMA temp_store=MEMORY;", err) < 0) {
 		ledger_close(l);
 		return -1;
 	}
@@ -492,4 +490,17 @@ int ledger_audit_event(ledger *l, const char *audit_path, const char *event, jso
 		return -1;
 	}
 	return ledger_audit_sync(l, audit_path, err);
+}
+
+void ledger_manual_checkpoints(ledger *l)
+{
+	sqlite3_wal_autocheckpoint(l->db, 0);
+}
+
+int ledger_checkpoint(ledger *l, pd_err *err)
+{
+	int logged = 0, done = 0;
+	if (sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &done) != SQLITE_OK)
+		return pd_errf(err, "ledger %s: checkpoint: %s", l->path, sqlite3_errmsg(l->db));
+	return 0;
 }

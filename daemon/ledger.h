@@ -27,6 +27,12 @@
 /* earliest open period when nothing has been closed yet: every period is open */
 #define LEDGER_NO_CLOSE INT32_MIN
 
+/* sales.flags bits (stored: never renumber) */
+#define SALE_ATTRIBUTED 1      /* its distributor is known */
+#define SALE_LATE 2            /* dated in a period closed when it was booked */
+#define SALE_CLAWBACK 4        /* a refund of a closed period's sale: booked as a clawback */
+#define SALE_TO_DISTRIBUTOR 8  /* customer_type distributor (else retail) */
+
 typedef struct ledger ledger;
 
 /* Opens (creating when missing) and migrates. The ledger is closed with ledger_close. */
@@ -62,5 +68,13 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err);
 /* One event in its own transaction, then synced to the file. */
 int ledger_audit_event(ledger *l, const char *audit_path, const char *event, json_t *members,
 		       pd_err *err);
+
+/*
+ * The daemon checkpoints the WAL itself, after a scan, instead of inside
+ * the COMMIT of a big file: the commit is durable either way, and the copy
+ * into the main database then happens while the inbox is idle.
+ */
+void ledger_manual_checkpoints(ledger *l);
+int ledger_checkpoint(ledger *l, pd_err *err);
 
 #endif

@@ -99,6 +99,8 @@ static int scan(daemon_state *d)
 		sd_notifyf(0, "STATUS=Inbox problem: %s", err.msg);
 		return -1;
 	}
+	if (st.booked && ledger_checkpoint(d->l, &err) < 0)
+		log_msg(LOG_WARNING, "%s", err.msg);
 	if (st.booked || st.rejected || st.failed)
 		log_msg(LOG_INFO, "inbox: %ld booked, %ld rejected, %ld left for a retry", st.booked, st.rejected, st.failed);
 	sd_notifyf(0, "STATUS=Waiting for files (last scan: %ld booked, %ld rejected, %ld to retry)",
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err.msg);
 		goto out;
 	}
+	ledger_manual_checkpoints(d.l);
 	if (ledger_bind_plan(d.l, d.plan, &err) < 0) {
 		log_msg(LOG_ERR, "%s", err.msg);
 		rc = EXIT_INVALID;

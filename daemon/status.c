@@ -69,8 +69,8 @@ int status_print(FILE *out, const config *cfg, ledger *l, const plan *p, const c
 	if (ledger_earliest_open(l, &eo, err) < 0)
 		return -1;
 	if (ledger_prepare(l,
-		"SELECT booked_period, count(*), sum(CASE WHEN clawback = 0 THEN amount ELSE 0 END),"
-		" sum(late), sum(clawback), sum(attributed = 0) FROM sales WHERE booked_period >= ?"
+		"SELECT booked_period, count(*), sum(CASE WHEN flags & 4 = 0 THEN amount ELSE 0 END),"
+		" sum(flags & 2 != 0), sum(flags & 4 != 0), sum(flags & 1 = 0) FROM sales WHERE booked_period >= ?"
 		" GROUP BY booked_period ORDER BY booked_period", &st, err) < 0)
 		return -1;
 	sqlite3_bind_int(st, 1, eo);
@@ -91,12 +91,12 @@ int status_print(FILE *out, const config *cfg, ledger *l, const plan *p, const c
 	if (!any)
 		fprintf(out, "open periods:  no sales booked yet\n");
 
-	int64_t unattr = scalar_int(l, "SELECT count(*) FROM sales WHERE attributed = 0", 0);
+	int64_t unattr = scalar_int(l, "SELECT count(*) FROM sales WHERE flags & 1 = 0", 0);
 	if (unattr == 0) {
 		fprintf(out, "unattributed:  none\n");
 	} else {
 		fprintf(out, "unattributed:  %" PRId64 " sales for distributors not yet known:\n", unattr);
-		if (ledger_prepare(l, "SELECT distributor_id, count(*), min(day) FROM sales WHERE attributed = 0"
+		if (ledger_prepare(l, "SELECT distributor_id, count(*), min(day) FROM sales WHERE flags & 1 = 0"
 				      " GROUP BY distributor_id ORDER BY distributor_id LIMIT 20", &st, err) < 0)
 			return -1;
 		while (sqlite3_step(st) == SQLITE_ROW) {
