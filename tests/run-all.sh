@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: installs dependencies, builds with -Werror, runs every
+# unit and end-to-end test, then builds again with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs everything once more.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+echo "== build (release, -Werror)"
+scripts/build.sh build
+echo "== tests (release)"
+(cd build && ctest --output-on-failure -j "$jobs")
+echo "== build (ASan + UBSan)"
+scripts/build.sh build-asan -DPAYOUTD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+echo "== tests (ASan + UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -j "$jobs")
