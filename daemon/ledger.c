@@ -504,3 +504,18 @@ int ledger_checkpoint(ledger *l, pd_err *err)
 		return pd_errf(err, "ledger %s: checkpoint: %s", l->path, sqlite3_errmsg(l->db));
 	return 0;
 }
+
+int ledger_open_reader(ledger *l, sqlite3 **out, pd_err *err)
+{
+	*out = NULL;
+	if (sqlite3_open_v2(l->path, out, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		pd_errf(err, "cannot open ledger %s for reading: %s", l->path, *out ? sqlite3_errmsg(*out) : "out of memory");
+		sqlite3_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(*out, 30000);
+	sqlite3_exec(*out, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
+	return 0;
+}

@@ -75,6 +75,9 @@ int ledger_audit_event(ledger *l, const char *audit_path, const char *event, jso
  * into the main database then happens while the inbox is idle.
  */
 void ledger_manual_checkpoints(ledger *l);
+/* A second, read-only connection to the same ledger for another thread; it
+ * sees what was committed. The caller closes it with sqlite3_close. */
+int ledger_open_reader(ledger *l, sqlite3 **out, pd_err *err);
 int ledger_checkpoint(ledger *l, pd_err *err);
 
 #endif

@@ -1,0 +1,85 @@
+/*
+ * ingest_int.h - what ingest.c (the file, distributors, products) and
+ * ingest_sales.c (the sales pipeline) share. Not for other modules.
+ */
+#ifndef PAYOUTD_INGEST_INT_H
+#define PAYOUTD_INGEST_INT_H
+
+#include <stdarg.h>
+
+#include "csvin.h"
+#include "ingest.h"
+#include "strmap.h"
+
+#define INGEST_MAX_ID 128
+
+typedef struct product {
+	int64_t pv, cv;
+	char *category;
+} product;
+
+/* rows of a distributors file, kept for the checks after the last row */
+typedef struct drow {
+	long line;
+	char *id, *sponsor, *placement;
+} drow;
+
+/* Row errors of one thread, in line order, at most PD_DIAG_MAX kept. */
+typedef struct errlist {
+	long *line;
+	char **msg;
+	size_t n, cap, dropped;
+} errlist;
+
+typedef struct ictx {
+	ledger *l;
+	sqlite3 *db;          /* the connection this context may use */
+	const plan *p;
+	const config_input *in;
+	const char *name;
+	csvin *r;
+	ingest_result *res;
+	errlist *errs;
+	pd_err *err;
+	int32_t eo;           /* earliest open period, or LEDGER_NO_CLOSE */
+	int64_t file_id;
+	uint64_t file_size;    /* bytes, as found when the file was opened */
+	int fatal;            /* an SQLite failure: abort, retry later */
+
+	/* sales (ingest_sales.c) */
+	void *sales;
+
+	/* distributors */
+	sqlite3_stmt *upsert_dist, *get_status, *ins_status, *get_sponsor;
+	drow *drows;
+	size_t n_drows, cap_drows;
+
+	/* products */
+	sqlite3_stmt *upsert_product;
+} ictx;
+
+size_t ingest_error_count(const ictx *c);
+void ingest_value_errorv(ictx *c, long line, int col, const char *value, size_t vlen, const char *fmt,
+			 va_list ap) __attribute__((format(printf, 6, 0)));
+void ingest_value_error(ictx *c, long line, int col, const char *value, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void ingest_row_error(ictx *c, const csvin_row *row, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void ingest_on_csv_error(void *ctx, long line, int col, const char *value, size_t vlen, const char *reason);
+int ingest_sql_fail(ictx *c, const char *what);
+
+int ingest_present(const csvin_row *row, int col);
+int ingest_check_text_id(ictx *c, const csvin_row *row, int col, int required);
+int ingest_check_dist_id(ictx *c, const csvin_row *row, int col, int required);
+int ingest_parse_money_col(ictx *c, const csvin_row *row, int col, int allow_negative, int64_t *out);
+int ingest_parse_date_col(ictx *c, const csvin_row *row, int col, int32_t *day);
+
+/*
+ * Books a whole sales file: a reader thread parses and validates rows while
+ * this thread writes them into the open transaction. Returns what
+ * csvin_read returned (0, or -1 with err set for a structural problem);
+ * c->fatal is set on a ledger failure. Row errors land in c->errs.
+ */
+int ingest_sales(ictx *c, pd_err *err);
+
+#endif
