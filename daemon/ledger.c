@@ -353,7 +353,8 @@ static int audit_file_tail(int fd, const char *path, int64_t *seq, char hash[AUD
 			free(buf);
 			return pd_errf(err, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "short read");
 		}
-		memcpy(nb + blk, buf, have);
+		if (have)
+			memcpy(nb + blk, buf, have);
 		free(buf);
 		buf = nb;
 		have += blk;
