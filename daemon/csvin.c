@@ -284,20 +284,18 @@ static void take_header(csvin *r)
 
 static void take_row(csvin *r)
 {
-	r->rows++;
 	int nf = r->nf + r->overflow_fields;
+	int all_empty = !r->overflow_fields;
+	for (int f = 0; f < r->nf && all_empty; f++) {
+		const char *v = r->fbuf + r->foff[f];
+		size_t vl = r->fsz[f];
+		trim(&v, &vl);
+		all_empty = vl == 0;
+	}
+	if (all_empty) /* spreadsheets pad exports with ";;;;" rows */
+		return;
+	r->rows++;
 	if (nf != r->nheader) {
-		int all_empty = !r->overflow_fields;
-		for (int f = 0; f < r->nf && all_empty; f++) {
-			const char *v = r->fbuf + r->foff[f];
-			size_t vl = r->fsz[f];
-			trim(&v, &vl);
-			all_empty = vl == 0;
-		}
-		if (all_empty) { /* spreadsheets pad exports with ";;;;" rows */
-			r->rows--;
-			return;
-		}
 		char why[96];
 		snprintf(why, sizeof why, "expected %d fields as in the header, found %d", r->nheader, nf);
 		r->on_err(r->ctx, r->row_line, -1, NULL, 0, why);
@@ -356,6 +354,10 @@ static void feed_line(csvin *r, const char *s, size_t len, int has_nl)
 {
 	if (r->failed)
 		return;
+	if (r->at_row_start && is_blank_line(s, len)) {
+		r->line++;
+		return;
+	}
 	if (!r->parser_ready) {
 		char delim = r->fmt.delimiter ? r->fmt.delimiter : csvin_detect_delimiter(s, len);
 		if (csv_init(&r->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
@@ -363,13 +365,11 @@ static void feed_line(csvin *r, const char *s, size_t len, int has_nl)
 			return;
 		}
 		csv_set_delim(&r->parser, (unsigned char)delim);
+		/* grow a long field in big steps, not libcsv's default 128 bytes */
+		csv_set_blk_size(&r->parser, 65536);
 		r->parser_ready = 1;
 	}
 	if (r->at_row_start) {
-		if (is_blank_line(s, len)) {
-			r->line++;
-			return;
-		}
 		r->at_row_start = 0;
 		r->row_line = r->line;
 		r->row_bytes = 0;
@@ -395,6 +395,20 @@ static void feed_text(csvin *r, const char *s, size_t len)
 	while (len && !r->failed) {
 		const char *nl = memchr(s, '\n', len);
 		size_t seg = nl ? (size_t)(nl - s) : len;
+		/* CRLF and LF end lines; a lone CR (old Mac line ends) would make
+		 * libcsv end rows we cannot give line numbers to: refuse it. A CR at
+		 * the very end of a chunk may be the first half of a CRLF. */
+		const char *cr = seg > 1 ? memchr(s, '\r', seg - 1) : NULL;
+		if (cr) {
+			fail(r, "%s:%ld:%zu: a carriage return without a line feed (old Mac line ends?): save the file with LF or CRLF line ends",
+			     r->name, r->line, r->llen + (size_t)(cr - s) + 1);
+			return;
+		}
+		if (r->llen && r->lbuf[r->llen - 1] == '\r' && seg > 0) {
+			fail(r, "%s:%ld:%zu: a carriage return without a line feed (old Mac line ends?): save the file with LF or CRLF line ends",
+			     r->name, r->line, r->llen);
+			return;
+		}
 		if (r->llen || !nl) {
 			/* part of a line that spans chunks: keep it, bounded */
 			if (r->llen + seg > CSVIN_MAX_ROW) {
@@ -456,8 +470,12 @@ int csvin_read(csvin *r, csvin_row_fn on_row, csvin_rowerr_fn on_error, void *ct
 		size_t have = carry + (size_t)n;
 		char *p = raw;
 		if (first) {
+			if (have < 3 && memcmp(p, "\xEF\xBB\xBF", have) == 0) {
+				carry = have; /* maybe a byte order mark cut by a short read: read on */
+				continue;
+			}
 			first = 0;
-			if (have >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+			if (memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
 				p += 3;
 				have -= 3;
 			}
@@ -481,6 +499,10 @@ int csvin_read(csvin *r, csvin_row_fn on_row, csvin_rowerr_fn on_error, void *ct
 		if (r->failed)
 			break;
 	}
+	if (!r->failed && carry && first && !conv) { /* a tiny file that only looked like a BOM's start */
+		feed_text(r, raw, carry);
+		carry = 0;
+	}
 	if (!r->failed && carry)
 		fail(r, "%s:%ld:1: the file ends inside a multi-byte character", r->name, r->line);
 	if (!r->failed && r->llen) {
@@ -490,7 +512,7 @@ int csvin_read(csvin *r, csvin_row_fn on_row, csvin_rowerr_fn on_error, void *ct
 	if (!r->failed && r->parser_ready &&
 	    csv_fini(&r->parser, on_field, on_row_end, r) != 0)
 		fail(r, "%s:%ld:1: unterminated quote in the row starting at line %ld", r->name,
-		     r->line, r->row_line);
+		     r->row_line, r->row_line);
 	if (!r->failed && !r->header_done)
 		fail(r, "%s:1:1: the file is empty: a header line is required", r->name);
 	/* finish the hash over the whole file even when we stopped early */

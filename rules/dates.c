@@ -338,6 +338,15 @@ static bool is_tzfile(const char *path)
 	return n == (ssize_t)sizeof magic && memcmp(magic, "TZif", 4) == 0;
 }
 
+bool dates_zone_exists(const char *name)
+{
+	if (!name || !zone_name_ok(name))
+		return false;
+	char path[sizeof ZONEINFO_DIR + 1 + ZONE_NAME_MAX + 1];
+	snprintf(path, sizeof path, "%s/%s", ZONEINFO_DIR, name);
+	return is_tzfile(path);
+}
+
 int dates_set_timezone(const char *name, pd_err *err)
 {
 	if (!name || !*name)

@@ -51,6 +51,8 @@ int date_parse_iso_datetime(const char *s, size_t len, bool *has_offset, int64_t
  */
 int date_parse_sale(const char *s, size_t len, const char *fmt, int32_t *days, const char **why);
 
+/* 1 when name is an IANA zone with a zone file (Europe/Berlin; not a folder or table). */
+bool dates_zone_exists(const char *name);
 /* Sets the process time zone to an IANA name ("Europe/Berlin"); -1 if unknown. */
 int dates_set_timezone(const char *name, pd_err *err);
 /* The local date, in the current time zone, of a UTC instant. */

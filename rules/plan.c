@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "money.h"
 #include "yamltree.h"
@@ -151,15 +150,6 @@ static void load_promotion(pctx *ctx, const yt_node *n, plan_promotion *pr)
 	}
 }
 
-static int zone_exists(const char *tz)
-{
-	if (tz[0] == '/' || strstr(tz, ".."))
-		return 0;
-	char path[512];
-	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-	return access(path, R_OK) == 0;
-}
-
 int plan_load(const char *path, plan **out, pd_diag *diag)
 {
 	pd_err err;
@@ -187,7 +177,7 @@ int plan_load(const char *path, plan **out, pd_diag *diag)
 			memcpy(p->currency, s, 4);
 	}
 	if ((v = required(ctx, root, "timezone", "plan")) && (s = scalar(ctx, v, "timezone"))) {
-		if (!zone_exists(s))
+		if (!dates_zone_exists(s))
 			pd_diag_at(diag, AT(v), "timezone: \"%s\" is not a known IANA time zone (like Europe/Berlin)", s);
 		else
 			p->timezone = xstrdup(s);
@@ -199,6 +189,18 @@ int plan_load(const char *path, plan **out, pd_diag *diag)
 			p->period = PERIOD_WEEKLY;
 		else
 			pd_diag_at(diag, AT(v), "period: \"%s\" is not monthly or weekly", s);
+	}
+	/* the commission sections: their shape now, their contents with the engine */
+	static const struct { const char *key; yt_kind kind; } shapes[] = {
+		{"activity", YT_MAP}, {"ranks", YT_SEQ}, {"commissions", YT_SEQ}, {"caps", YT_MAP},
+		{"fees", YT_SEQ}, {"min_payout", YT_SCALAR},
+	};
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+		v = yt_get(root, shapes[i].key);
+		if (v && !yt_is_null(v) && v->kind != shapes[i].kind)
+			pd_diag_at(diag, AT(v), "%s: expected a %s, found a %s", shapes[i].key,
+				   shapes[i].kind == YT_MAP ? "mapping" : shapes[i].kind == YT_SEQ ? "list" : "value",
+				   yt_kind_name(v));
 	}
 	if ((v = yt_get(root, "promotions")) && !yt_is_null(v)) {
 		if (v->kind != YT_SEQ) {
