@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,18 +62,47 @@ int inbox_prepare_dirs(const config *cfg, pd_err *err)
 	return rc;
 }
 
-/* A printable copy of a file name for logs (names may hold newlines). */
-static void printable(const char *s, char *out, size_t cap)
+/* Length of the valid UTF-8 sequence starting at s (1 to 4), or 0. */
+static size_t utf8_seq(const char *s)
 {
+	unsigned char c = (unsigned char)*s;
+	size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+	return n && strnlen(s, n) == n && csvin_valid_utf8(s, n) ? n : 0;
+}
+
+/*
+ * A copy of s that is valid UTF-8: bytes that are not, and with `controls`
+ * also control characters (names may hold newlines), are written as \xNN.
+ * Names and messages go into logs, reports and the audit log, which are
+ * UTF-8 text (jansson refuses a string that is not) with one entry a line.
+ * Malloc'ed.
+ */
+static char *clean_text(const char *s, int controls)
+{
+	char *out = xmalloc(strlen(s) * 4 + 1);
 	size_t o = 0;
-	for (; *s && o + 5 < cap; s++) {
+	while (*s) {
 		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
-		else
-			out[o++] = (char)c;
+		size_t n = utf8_seq(s);
+		if (n == 0 || (controls && (c < 0x20 || c == 0x7f))) {
+			o += (size_t)sprintf(out + o, "\\x%02X", c);
+			s++;
+		} else {
+			memcpy(out + o, s, n);
+			o += n;
+			s += n;
+		}
 	}
 	out[o] = '\0';
+	return out;
+}
+
+/* A printable copy of a file name for logs, messages and the ledger. */
+static void printable(const char *s, char *out, size_t cap)
+{
+	char *c = clean_text(s, 1);
+	snprintf(out, cap, "%s", c);
+	free(c);
 }
 
 static void month_now(char out[8])
@@ -110,9 +140,39 @@ static int move_to_archive(run *r, const char *claim, const char *name, const ch
 	return rc;
 }
 
+static int path_free(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) < 0 && errno == ENOENT;
+}
+
+/*
+ * rejected/NAME where neither NAME nor NAME.errors.txt exists, trying the
+ * names fs_free_name() tries (NAME, NAME.2.EXT, ...): an earlier rejected
+ * file may itself have been called NAME.errors.txt, and no report may
+ * replace it. Malloc'ed.
+ */
+static char *rejected_name(const char *dir, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	int stem = (int)(dot && dot != name ? (size_t)(dot - name) : strlen(name));
+	for (unsigned n = 1;; n++) {
+		char *to = NULL, *report = NULL;
+		if ((n == 1 ? asprintf(&to, "%s/%s", dir, name)
+			    : asprintf(&to, "%s/%.*s.%u%s", dir, stem, name, n, name + stem)) < 0 ||
+		    asprintf(&report, "%s.errors.txt", to) < 0)
+			abort();
+		int ok = path_free(to) && path_free(report);
+		free(report);
+		if (ok)
+			return to;
+		free(to);
+	}
+}
+
 static int move_to_rejected(run *r, const char *claim, const char *name, const char *report, pd_err *err)
 {
-	char *to = fs_free_name(r->cfg->rejected, name, "");
+	char *to = rejected_name(r->cfg->rejected, name);
 	char *base = strrchr(to, '/') + 1;
 	char *errname = NULL;
 	if (asprintf(&errname, "%s.errors.txt", base) < 0)
@@ -189,10 +249,15 @@ static char *make_report(const char *name, const char *reason, const pd_diag *er
 	return s;
 }
 
-static int reject(run *r, const char *claim, const char *name, const char *sha, uint64_t size,
-		  const char *reason, const pd_diag *errors, pd_err *err)
+/* name: as in the work folder; shown: as printable() makes it, for the texts */
+static int reject(run *r, const char *claim, const char *name, const char *shown, const char *sha,
+		  uint64_t size, const char *reason_raw, const pd_diag *errors, pd_err *err)
 {
-	char *report = make_report(name, reason, errors);
+	/* row errors quote values as read: keep the report and the audit line UTF-8 */
+	char *reason = clean_text(reason_raw, 1);
+	char *raw_report = make_report(shown, reason, errors);
+	char *report = clean_text(raw_report, 0);
+	free(raw_report);
 	char now[32];
 	audit_now(now);
 	size_t nerr = pd_diag_count(errors);
@@ -203,7 +268,7 @@ static int reject(run *r, const char *claim, const char *name, const char *sha, 
 	if (ledger_prepare(r->l, "INSERT INTO rejections(name, claim, size, sha256, rejected_at, reason, errors, report)"
 				 " VALUES(?,?,?,?,?,?,?,?)", &st, err) < 0)
 		goto rollback;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, shown, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, claim, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)size);
 	if (sha)
@@ -219,7 +284,7 @@ static int reject(run *r, const char *claim, const char *name, const char *sha, 
 		goto rollback;
 	}
 	json_t *m = json_object();
-	json_object_set_new(m, "name", json_string(name));
+	json_object_set_new(m, "name", json_string(shown));
 	json_object_set_new(m, "sha256", sha ? json_string(sha) : json_null());
 	json_object_set_new(m, "reason", json_string(reason));
 	json_object_set_new(m, "errors", json_integer((json_int_t)nerr));
@@ -239,6 +304,7 @@ out:
 	if (st)
 		sqlite3_finalize(st);
 	free(report);
+	free(reason);
 	return rc;
 }
 
@@ -268,7 +334,7 @@ static int hash_fd(int fd, char out[65], uint64_t *size)
 static void process_claim(run *r, const char *claim)
 {
 	const char *name = claim + TOKEN_LEN + 1;
-	char shown[512];
+	char shown[1024];
 	printable(name, shown, sizeof shown);
 	pd_err err = {""};
 	pd_diag none = {0};
@@ -294,7 +360,7 @@ static void process_claim(run *r, const char *claim)
 	if (!S_ISREG(st.st_mode)) {
 		char why[128];
 		snprintf(why, sizeof why, "not a regular file: %s", type_name(st.st_mode));
-		if (reject(r, claim, name, NULL, 0, why, &none, &err) < 0) {
+		if (reject(r, claim, name, shown, NULL, 0, why, &none, &err) < 0) {
 			log_file(LOG_ERR, shown, "%s: cannot reject it: %s", shown, err.msg);
 			r->st->failed++;
 		} else {
@@ -321,7 +387,7 @@ static void process_claim(run *r, const char *claim)
 		hash_fd(fd, sha, &size);
 		close(fd);
 		snprintf(why, sizeof why, "the name matches no input entry of the config (for example sales*.csv)");
-		if (reject(r, claim, name, sha, size, why, &none, &err) < 0) {
+		if (reject(r, claim, name, shown, sha, size, why, &none, &err) < 0) {
 			log_file(LOG_ERR, shown, "%s: cannot reject it: %s", shown, err.msg);
 			r->st->failed++;
 		} else {
@@ -335,7 +401,8 @@ static void process_claim(run *r, const char *claim)
 	ingest_result res;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = ingest_file(r->l, r->p, in, fd, name, claim, month, &res, &err);
+	/* ingest names the file in messages, the ledger and the audit log: the printable name */
+	int rc = ingest_file(r->l, r->p, in, fd, shown, claim, month, &res, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	close(fd);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -351,11 +418,13 @@ static void process_claim(run *r, const char *claim)
 			 res.st.unattributed, res.st.duplicates, res.st.attributed, secs);
 		r->st->booked++;
 	} else if (rc == INGEST_REJECTED) {
-		if (reject(r, claim, name, res.sha256, res.size, res.reason, &res.errors, &err) < 0) {
+		if (reject(r, claim, name, shown, res.sha256, res.size, res.reason, &res.errors, &err) < 0) {
 			log_file(LOG_ERR, shown, "%s: cannot reject it: %s", shown, err.msg);
 			r->st->failed++;
 		} else {
-			log_file(LOG_WARNING, shown, "%s: rejected: %s", shown, res.reason);
+			char *why = clean_text(res.reason, 1);
+			log_file(LOG_WARNING, shown, "%s: rejected: %s", shown, why);
+			free(why);
 			r->st->rejected++;
 		}
 	} else {
@@ -413,6 +482,30 @@ static void free_list(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * 1 when some process still has the file open for writing (SPEC 4.1.1: a
+ * file is picked up once it is closed after writing): the kernel then
+ * refuses a read lease. 0 when not, or when it cannot tell (a lease needs
+ * the file's owner or CAP_LEASE, and a file system that has leases).
+ */
+static int being_written(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int busy = 0;
+	/* should a writer open it meanwhile, the lease break signal must not kill
+	 * us: SIGWINCH is ignored by default */
+	if (fcntl(fd, F_SETSIG, SIGWINCH) == 0) {
+		if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0)
+			busy = errno == EAGAIN;
+		else
+			fcntl(fd, F_SETLEASE, F_UNLCK);
+	}
+	close(fd);
+	return busy;
+}
+
 /* Renames inbox/NAME to .work/TOKEN.NAME; the claim name is written to out. */
 static int claim_file(run *r, const char *name, char *out, size_t cap, pd_err *err)
 {
@@ -456,11 +549,17 @@ int inbox_run(const config *cfg, const plan *p, ledger *l, inbox_stop_fn stop, v
 		char *path = fs_join(cfg->inbox, names[i]);
 		struct stat sb;
 		int skip = lstat(path, &sb) < 0 || S_ISDIR(sb.st_mode);
+		int writing = !skip && S_ISREG(sb.st_mode) && being_written(path);
 		free(path);
 		if (skip)
 			continue;
-		char shown[512];
+		char shown[1024];
 		printable(names[i], shown, sizeof shown);
+		if (writing) {
+			/* its IN_CLOSE_WRITE brings the daemon back; --once leaves it for the next run */
+			log_file(LOG_NOTICE, shown, "%s: still open for writing: left in the inbox until it is closed", shown);
+			continue;
+		}
 		if (strlen(names[i]) > MAX_NAME) {
 			log_file(LOG_ERR, shown, "%s: the name is longer than %d bytes; rename it to be processed", shown, MAX_NAME);
 			st->failed++;

@@ -26,17 +26,21 @@
 
 /* ---- error reporting --------------------------------------------------- */
 
-/* Quotes a value for a message: at most 60 bytes, control bytes as \xNN. */
+/* Quotes a value for a message: about 60 bytes (cut between characters),
+ * control bytes, quotes and backslashes as \xNN, and when the value is not
+ * valid UTF-8 every byte above 0x7F too: messages end up in UTF-8 texts
+ * (reports, the audit log) and must stay valid. */
 static void quote_value(const char *v, size_t len, char *out, size_t cap)
 {
+	int ascii_only = !csvin_valid_utf8(v, len);
 	size_t o = 0;
 	for (size_t i = 0; i < len && o + 8 < cap; i++) {
 		unsigned char c = (unsigned char)v[i];
-		if (i == 60) {
+		if (i >= 60 && (c & 0xC0) != 0x80) {
 			o += (size_t)snprintf(out + o, cap - o, "...");
 			break;
 		}
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || (ascii_only && c >= 0x80))
 			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
 		else
 			out[o++] = (char)c;
@@ -114,15 +118,6 @@ void ingest_row_error(ictx *c, const csvin_row *row, int col, const char *fmt, .
 	va_list ap;
 	va_start(ap, fmt);
 	ingest_value_errorv(c, row->line, col, col >= 0 ? row->val[col] : NULL, col >= 0 ? row->len[col] : 0, fmt, ap);
-	va_end(ap);
-}
-
-static void line_error(ictx *c, long line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void line_error(ictx *c, long line, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	ingest_value_errorv(c, line, -1, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -225,7 +220,7 @@ int ingest_parse_date_col(ictx *c, const csvin_row *row, int col, int32_t *day)
 static int prepare_distributors(ictx *c)
 {
 	static const struct { int col; const char *name; } opt[] = {
-		{DC_COUNTRY, "country"}, {DC_EMAIL, "email"}, {DC_IBAN, "iban"}, {DC_VAT_ID, "vat_id"},
+		{DC_SPONSOR_ID, "sponsor_id"}, {DC_COUNTRY, "country"}, {DC_EMAIL, "email"}, {DC_IBAN, "iban"}, {DC_VAT_ID, "vat_id"},
 		{DC_VAT_LIABLE, "vat_liable"}, {DC_PLACEMENT_ID, "placement_id"}, {DC_LEG, "leg"},
 	};
 	char sql[2048];
@@ -233,7 +228,7 @@ static int prepare_distributors(ictx *c)
 		"INSERT INTO distributors(id, sponsor_id, name, join_date, country, email, iban, vat_id,"
 		" vat_liable, placement_id, leg, created_file, updated_file)"
 		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12) ON CONFLICT(id) DO UPDATE SET"
-		" sponsor_id = excluded.sponsor_id, name = excluded.name, join_date = excluded.join_date,"
+		" name = excluded.name, join_date = excluded.join_date,"
 		" updated_file = excluded.updated_file");
 	for (size_t i = 0; i < sizeof opt / sizeof *opt; i++)
 		if (csvin_has_column(c->r, opt[i].col))
@@ -380,7 +375,7 @@ static int finish_distributors(ictx *c)
 	for (size_t i = 0; i < c->n_drows; i++) {
 		drow *d = &c->drows[i];
 		const char *refs[2] = {d->sponsor, d->placement};
-		const char *what[2] = {"sponsor_id", "placement_id"};
+		const int cols[2] = {DC_SPONSOR_ID, DC_PLACEMENT_ID};
 		for (int k = 0; k < 2; k++) {
 			if (!refs[k])
 				continue;
@@ -390,8 +385,8 @@ static int finish_distributors(ictx *c)
 			if (rc < 0)
 				return -1;
 			if (rc == 0)
-				line_error(c, d->line, "%s \"%s\" is not a known distributor (not in the ledger nor in this file)",
-					   what[k], refs[k]);
+				ingest_value_error(c, d->line, cols[k], refs[k],
+						   "not a known distributor (neither in the ledger nor in this file)");
 		}
 	}
 	strmap *state = strmap_new(); /* 1: on the current walk, 2: reaches a root */
@@ -417,7 +412,8 @@ static int finish_distributors(ictx *c)
 				for (size_t k = start; k < npath && o < 500; k++)
 					o += (size_t)snprintf(msg + o, sizeof msg - o, "%s -> ", path[k]);
 				snprintf(msg + o, sizeof msg - o, "%s", cur);
-				line_error(c, c->drows[i].line, "sponsor cycle: %s", msg);
+				ingest_value_error(c, c->drows[i].line, DC_SPONSOR_ID, c->drows[i].sponsor,
+						   "sponsor cycle: %s", msg);
 				free(cur);
 				break;
 			}

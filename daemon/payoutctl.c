@@ -78,6 +78,24 @@ static int cmd_rules_check(const char *cfgpath, const char *planpath)
 	return rc;
 }
 
+/* Lines of the ledger's copy of the audit log, or -1 when there is no ledger to ask. */
+static int64_t ledger_audit_lines(const config *cfg)
+{
+	ledger *l = NULL;
+	pd_err err;
+	int64_t recorded = -1;
+	if (access(cfg->database, F_OK) == 0 && ledger_open_readonly(cfg->database, &l, &err) == 0) {
+		sqlite3_stmt *st;
+		if (ledger_prepare(l, "SELECT coalesce(max(seq), 0) FROM audit", &st, NULL) == 0) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				recorded = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	ledger_close(l);
+	return recorded;
+}
+
 static int cmd_audit_verify(const char *cfgpath)
 {
 	config *cfg = common_load_config(cfgpath);
@@ -85,7 +103,20 @@ static int cmd_audit_verify(const char *cfgpath)
 		return EXIT_INVALID;
 	pd_err err;
 	int64_t lines = 0;
+	/*
+	 * The chain cannot show lines cut from its end; the ledger's copy can.
+	 * payoutd commits a line to the ledger first and appends it to the file
+	 * right after, so while it runs the file may be a moment behind: ask
+	 * the ledger first, and give the file a moment to catch up.
+	 */
+	int64_t recorded = ledger_audit_lines(cfg);
 	int rc = audit_verify_file(cfg->audit_log, &lines, &err);
+	for (int waited_ms = 0; rc == 0 && recorded > lines && waited_ms < 1000; waited_ms += 50) {
+		usleep(50 * 1000);
+		rc = audit_verify_file(cfg->audit_log, &lines, &err);
+	}
+	/* and every line of the file must be one the ledger recorded (read after the file) */
+	int64_t recorded_after = rc == 0 ? ledger_audit_lines(cfg) : -1;
 	int exit_code;
 	if (rc < 0) {
 		log_msg(LOG_ERR, "%s", err.msg);
@@ -93,28 +124,19 @@ static int cmd_audit_verify(const char *cfgpath)
 	} else if (rc > 0) {
 		log_msg(LOG_ERR, "audit chain broken: %s", err.msg);
 		exit_code = EXIT_AUDIT;
+	} else if (recorded > lines) {
+		log_msg(LOG_ERR, "audit chain broken: %s:%" PRId64 ": the log ends after line %" PRId64
+			" but the ledger recorded %" PRId64 " lines (lines were removed from the end, or payoutd has not yet caught up after a crash: start it once)",
+			cfg->audit_log, lines + 1, lines, recorded);
+		exit_code = EXIT_AUDIT;
+	} else if (recorded_after >= 0 && lines > recorded_after) {
+		log_msg(LOG_ERR, "audit chain broken: %s:%" PRId64 ": the ledger recorded only %" PRId64
+			" lines: this line and those after it were added to the log",
+			cfg->audit_log, recorded_after + 1, recorded_after);
+		exit_code = EXIT_AUDIT;
 	} else {
-		/* the chain cannot show lines cut from its end; the ledger's copy can */
-		ledger *l = NULL;
-		int64_t recorded = -1;
-		if (access(cfg->database, F_OK) == 0 && ledger_open_readonly(cfg->database, &l, &err) == 0) {
-			sqlite3_stmt *st;
-			if (ledger_prepare(l, "SELECT coalesce(max(seq), 0) FROM audit", &st, NULL) == 0) {
-				if (sqlite3_step(st) == SQLITE_ROW)
-					recorded = sqlite3_column_int64(st, 0);
-				sqlite3_finalize(st);
-			}
-		}
-		ledger_close(l);
-		if (recorded > lines) {
-			log_msg(LOG_ERR, "audit chain broken: %s:%" PRId64 ": the log ends after line %" PRId64
-				" but the ledger recorded %" PRId64 " lines (lines were removed from the end, or payoutd has not yet caught up after a crash: start it once)",
-				cfg->audit_log, lines + 1, lines, recorded);
-			exit_code = EXIT_AUDIT;
-		} else {
-			printf("%s: intact, %" PRId64 " line%s\n", cfg->audit_log, lines, lines == 1 ? "" : "s");
-			exit_code = EXIT_OK;
-		}
+		printf("%s: intact, %" PRId64 " line%s\n", cfg->audit_log, lines, lines == 1 ? "" : "s");
+		exit_code = EXIT_OK;
 	}
 	config_free(cfg);
 	return exit_code;
