@@ -520,3 +520,40 @@ int ledger_open_reader(ledger *l, sqlite3 **out, pd_err *err)
 	sqlite3_exec(*out, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
 	return 0;
 }
+
+int ledger_audit_compare(ledger *l, const char *audit_path, int64_t *bad_line, pd_err *err)
+{
+	*bad_line = 0;
+	FILE *f = fopen(audit_path, "re");
+	if (!f)
+		return pd_errf(err, "cannot read audit log %s: %s", audit_path, strerror(errno));
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "SELECT hash FROM audit ORDER BY seq", &st, err) < 0) {
+		fclose(f);
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int64_t no = 0;
+	int rc = 0;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		no++;
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			*bad_line = no;
+			rc = 1;
+			break;
+		}
+		/* a verified line ends with ,"hash":"<64 hex>"}\n */
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+		if (n < AUDIT_HASH_HEX + 3 || memcmp(line + n - 3 - AUDIT_HASH_HEX, h, AUDIT_HASH_HEX) != 0) {
+			*bad_line = no;
+			rc = 1;
+			break;
+		}
+	}
+	free(line);
+	sqlite3_finalize(st);
+	fclose(f);
+	return rc;
+}

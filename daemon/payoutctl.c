@@ -135,8 +135,24 @@ static int cmd_audit_verify(const char *cfgpath)
 			cfg->audit_log, recorded_after + 1, recorded_after);
 		exit_code = EXIT_AUDIT;
 	} else {
-		printf("%s: intact, %" PRId64 " line%s\n", cfg->audit_log, lines, lines == 1 ? "" : "s");
-		exit_code = EXIT_OK;
+		/* a consistent chain can still be a rewritten one: each line must be the ledger's */
+		int64_t bad = 0;
+		ledger *l = NULL;
+		int cmp = 0;
+		if (recorded_after >= 0 && ledger_open_readonly(cfg->database, &l, &err) == 0)
+			cmp = ledger_audit_compare(l, cfg->audit_log, &bad, &err);
+		ledger_close(l);
+		if (cmp > 0) {
+			log_msg(LOG_ERR, "audit chain broken: %s:%" PRId64 ": the line differs from the one the ledger recorded (the log was rewritten)",
+				cfg->audit_log, bad);
+			exit_code = EXIT_AUDIT;
+		} else if (cmp < 0) {
+			log_msg(LOG_ERR, "%s", err.msg);
+			exit_code = EXIT_FAILURE_;
+		} else {
+			printf("%s: intact, %" PRId64 " line%s\n", cfg->audit_log, lines, lines == 1 ? "" : "s");
+			exit_code = EXIT_OK;
+		}
 	}
 	config_free(cfg);
 	return exit_code;

@@ -156,6 +156,23 @@ forged="$body,\"hash\":\"$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)\"}"
 expect_rc 5 "$PAYOUTCTL" -c "$CONF" audit verify
 expect_line "^payoutctl: audit chain broken: $AUDIT:$((n + 1)): the ledger recorded only $n lines"
 
+# the whole log rewritten with a recomputed chain and the same number of
+# lines (line 2's time changed): the chain is consistent, but line 2 is not
+# the one the ledger recorded
+prev=0000000000000000000000000000000000000000000000000000000000000000
+: >"$AUDIT"
+i=0
+while IFS= read -r line; do
+	i=$((i + 1))
+	body=${line%,\"hash\":*}
+	body=$(printf '%s' "$body" | sed -E 's/"prev":"[0-9a-f]{64}"$/"prev":"'$prev'"/')
+	[[ $i -eq 2 ]] && body=$(printf '%s' "$body" | sed -E 's/"time":"[^"]*"/"time":"2001-01-01T00:00:00Z"/')
+	prev=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+	printf '%s,"hash":"%s"}\n' "$body" "$prev" >>"$AUDIT"
+done <"$T/audit.orig"
+expect_rc 5 "$PAYOUTCTL" -c "$CONF" audit verify
+expect_line "^payoutctl: audit chain broken: $AUDIT:2: the line differs from the one the ledger recorded"
+
 # intact again
 cp "$T/audit.orig" "$AUDIT"
 expect_rc 0 "$PAYOUTCTL" -c "$CONF" audit verify
