@@ -325,16 +325,16 @@ int ledger_audit_add(ledger *l, const char *event, json_t *members, pd_err *err)
 
 /*
  * Finds the last complete line of the audit file: truncates a torn tail
- * (a crash in the middle of an append), and returns its seq and hash.
- * An empty file gives seq 0.
+ * (a crash in the middle of an append), and returns its seq and text
+ * (*last, malloc'ed, without the newline). An empty file gives seq 0.
  */
-static int audit_file_tail(int fd, const char *path, int64_t *seq, char hash[AUDIT_HASH_HEX + 1],
-			   pd_err *err)
+static int audit_file_tail(int fd, const char *path, int64_t *seq, char **last, pd_err *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return pd_errf(err, "cannot stat %s: %s", path, strerror(errno));
 	*seq = 0;
+	*last = NULL;
 	off_t size = st.st_size;
 	if (size == 0)
 		return 0;
@@ -377,8 +377,7 @@ static int audit_file_tail(int fd, const char *path, int64_t *seq, char hash[AUD
 					free(buf);
 					return pd_errf(err, "%s: the last line is not an audit line", path);
 				}
-				memcpy(hash, end - 2 - AUDIT_HASH_HEX, AUDIT_HASH_HEX);
-				hash[AUDIT_HASH_HEX] = '\0';
+				*last = xstrndup(line, ll);
 				free(buf);
 				return 0;
 			}
@@ -410,12 +409,12 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 	}
 	int rc = -1;
 	int64_t fseq = 0;
-	char fhash[AUDIT_HASH_HEX + 1] = "";
+	char *flast = NULL;
 	sqlite3_stmt *st = NULL;
-	if (audit_file_tail(fd, audit_path, &fseq, fhash, err) < 0)
+	if (audit_file_tail(fd, audit_path, &fseq, &flast, err) < 0)
 		goto out;
 	if (fseq > 0) {
-		if (ledger_prepare(l, "SELECT hash FROM audit WHERE seq = ?", &st, err) < 0)
+		if (ledger_prepare(l, "SELECT line FROM audit WHERE seq = ?", &st, err) < 0)
 			goto out;
 		sqlite3_bind_int64(st, 1, fseq);
 		if (sqlite3_step(st) != SQLITE_ROW) {
@@ -423,7 +422,7 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 				audit_path, fseq, l->path);
 			goto out;
 		}
-		if (strcmp((const char *)sqlite3_column_text(st, 0), fhash) != 0) {
+		if (strcmp((const char *)sqlite3_column_text(st, 0), flast) != 0) {
 			pd_errf(err, "audit log %s line %" PRId64 " differs from the ledger's copy: the log was edited",
 				audit_path, fseq);
 			goto out;
@@ -473,6 +472,7 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 out:
 	if (st)
 		sqlite3_finalize(st);
+	free(flast);
 	close(fd);
 	return rc;
 }
@@ -528,7 +528,7 @@ int ledger_audit_compare(ledger *l, const char *audit_path, int64_t *bad_line, p
 	if (!f)
 		return pd_errf(err, "cannot read audit log %s: %s", audit_path, strerror(errno));
 	sqlite3_stmt *st;
-	if (ledger_prepare(l, "SELECT hash FROM audit ORDER BY seq", &st, err) < 0) {
+	if (ledger_prepare(l, "SELECT line FROM audit ORDER BY seq", &st, err) < 0) {
 		fclose(f);
 		return -1;
 	}
@@ -544,9 +544,9 @@ int ledger_audit_compare(ledger *l, const char *audit_path, int64_t *bad_line, p
 			rc = 1;
 			break;
 		}
-		/* a verified line ends with ,"hash":"<64 hex>"}\n */
-		const char *h = (const char *)sqlite3_column_text(st, 0);
-		if (n < AUDIT_HASH_HEX + 3 || memcmp(line + n - 3 - AUDIT_HASH_HEX, h, AUDIT_HASH_HEX) != 0) {
+		const char *want = (const char *)sqlite3_column_text(st, 0);
+		size_t wl = (size_t)sqlite3_column_bytes(st, 0);
+		if ((size_t)n != wl + 1 || memcmp(line, want, wl) != 0 || line[wl] != '\n') {
 			*bad_line = no;
 			rc = 1;
 			break;

@@ -65,7 +65,7 @@ int ledger_earliest_open(ledger *l, int32_t *out, pd_err *err);
 int ledger_audit_add(ledger *l, const char *event, json_t *members, pd_err *err);
 /* Outside a transaction: makes the audit file hold exactly the committed lines. */
 int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err);
-/* Compares each line of an (already verified) audit file with the ledger's
+/* Compares each line of an audit file, byte for byte, with the ledger's
  * copy: 0 all agree, 1 with *bad_line the first that differs, -1 error. */
 int ledger_audit_compare(ledger *l, const char *audit_path, int64_t *bad_line, pd_err *err);
 /* One event in its own transaction, then synced to the file. */

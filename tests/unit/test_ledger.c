@@ -1,0 +1,234 @@
+/*
+ * test_ledger.c - schema versions and migration, the plan binding, and the
+ * audit file kept in step with the ledger (repair after a crash).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "ledger.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/test_ledger.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void path(char *out, const char *name)
+{
+	snprintf(out, 512, "%s/%s", dir, name);
+}
+
+static int user_version_of(const char *db)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int v = -1;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void set_user_version(const char *db, int v)
+{
+	sqlite3 *h;
+	char sql[64];
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+/* An empty database (version 0) is migrated to the current version, and its
+ * tables exist afterwards. */
+static void test_migrates_empty_to_current(void **state)
+{
+	(void)state;
+	char db[512];
+	path(db, "a.db");
+	ledger *l = NULL;
+	pd_err err;
+	assert_int_equal(ledger_open(db, &l, &err), 0);
+	assert_int_equal(ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
+	assert_int_equal(ledger_exec(l, "SELECT sale_id, flags, content FROM sales LIMIT 0", &err), 0);
+	assert_int_equal(ledger_exec(l, "SELECT seq, line, hash FROM audit LIMIT 0", &err), 0);
+	ledger_close(l);
+	assert_int_equal(user_version_of(db), LEDGER_SCHEMA_VERSION);
+	/* opening again changes nothing */
+	assert_int_equal(ledger_open(db, &l, &err), 0);
+	ledger_close(l);
+	assert_int_equal(user_version_of(db), LEDGER_SCHEMA_VERSION);
+}
+
+/* A ledger written by a newer build is refused, never reinterpreted. */
+static void test_refuses_newer_schema(void **state)
+{
+	(void)state;
+	char db[512];
+	path(db, "b.db");
+	ledger *l = NULL;
+	pd_err err;
+	assert_int_equal(ledger_open(db, &l, &err), 0);
+	ledger_close(l);
+	set_user_version(db, LEDGER_SCHEMA_VERSION + 1);
+	l = NULL;
+	assert_int_equal(ledger_open(db, &l, &err), -1);
+	assert_null(l);
+	assert_non_null(strstr(err.msg, "newer than this build knows"));
+	assert_int_equal(user_version_of(db), LEDGER_SCHEMA_VERSION + 1);
+	assert_int_equal(ledger_open_readonly(db, &l, &err), -1);
+}
+
+/* The first plan stamps period kind and currency; another plan must agree. */
+static void test_plan_binding(void **state)
+{
+	(void)state;
+	char db[512];
+	path(db, "c.db");
+	ledger *l = NULL;
+	pd_err err;
+	assert_int_equal(ledger_open(db, &l, &err), 0);
+	plan p = {.name = "x", .currency = "EUR", .period = PERIOD_MONTHLY};
+	assert_int_equal(ledger_bind_plan(l, &p, &err), 0);
+	assert_int_equal(ledger_bind_plan(l, &p, &err), 0);
+	plan weekly = p;
+	weekly.period = PERIOD_WEEKLY;
+	assert_int_equal(ledger_bind_plan(l, &weekly, &err), -1);
+	assert_non_null(strstr(err.msg, "period"));
+	plan usd = p;
+	memcpy(usd.currency, "USD", 4);
+	assert_int_equal(ledger_bind_plan(l, &usd, &err), -1);
+	assert_non_null(strstr(err.msg, "currency"));
+	int32_t eo = 0;
+	assert_int_equal(ledger_earliest_open(l, &eo, &err), 0);
+	assert_int_equal(eo, LEDGER_NO_CLOSE);
+	assert_int_equal(ledger_exec(l, "INSERT INTO periods(period, name, closed_at) VALUES(24321, '2026-10', 'x')", &err), 0);
+	assert_int_equal(ledger_earliest_open(l, &eo, &err), 0);
+	assert_int_equal(eo, 24322);
+	ledger_close(l);
+}
+
+static char *slurp(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	assert_non_null(f);
+	char *buf = malloc(1 << 20);
+	*len = fread(buf, 1, 1 << 20, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void add_event(ledger *l, const char *name)
+{
+	pd_err err;
+	json_t *m = json_object();
+	json_object_set_new(m, "name", json_string(name));
+	assert_int_equal(ledger_begin(l, &err), 0);
+	assert_int_equal(ledger_audit_add(l, "file_booked", m, &err), 0);
+	assert_int_equal(ledger_commit(l, &err), 0);
+	json_decref(m);
+}
+
+/* The file is a mirror of the ledger's audit table: sync appends what is
+ * missing, drops a torn last line, rebuilds a deleted file byte for byte,
+ * and refuses a file that differs from the ledger. */
+static void test_audit_sync_repairs(void **state)
+{
+	(void)state;
+	char db[512], log[512];
+	path(db, "d.db");
+	path(log, "audit.log");
+	ledger *l = NULL;
+	pd_err err;
+	int64_t lines;
+	assert_int_equal(ledger_open(db, &l, &err), 0);
+	add_event(l, "a.csv");
+	add_event(l, "b.csv");
+	/* committed, not yet in the file (a crash right after COMMIT) */
+	assert_int_equal(ledger_audit_sync(l, log, &err), 0);
+	assert_int_equal(audit_verify_file(log, &lines, &err), 0);
+	assert_int_equal(lines, 2);
+	size_t len2;
+	char *two = slurp(log, &len2);
+
+	add_event(l, "c.csv");
+	assert_int_equal(ledger_audit_sync(l, log, &err), 0);
+	size_t len3;
+	char *three = slurp(log, &len3);
+	assert_int_equal(memcmp(three, two, len2), 0); /* appended, earlier lines untouched */
+
+	/* a torn last line (crash in the middle of the append) */
+	assert_int_equal(truncate(log, (off_t)(len3 - 10)), 0);
+	assert_int_equal(ledger_audit_sync(l, log, &err), 0);
+	size_t len;
+	char *again = slurp(log, &len);
+	assert_int_equal(len, len3);
+	assert_memory_equal(again, three, len3);
+	free(again);
+
+	/* deleted: rebuilt identically */
+	assert_int_equal(unlink(log), 0);
+	assert_int_equal(ledger_audit_sync(l, log, &err), 0);
+	again = slurp(log, &len);
+	assert_int_equal(len, len3);
+	assert_memory_equal(again, three, len3);
+	free(again);
+
+	int64_t bad = -1;
+	assert_int_equal(ledger_audit_compare(l, log, &bad, &err), 0);
+
+	/* edited last line: sync refuses and leaves the file as it is */
+	char *edited = strdup(three);
+	char *p = strstr(edited, "c.csv");
+	p[0] = 'x';
+	FILE *f = fopen(log, "wb");
+	fwrite(edited, 1, len3, f);
+	fclose(f);
+	assert_int_equal(ledger_audit_sync(l, log, &err), -1);
+	assert_non_null(strstr(err.msg, "edited"));
+	again = slurp(log, &len);
+	assert_memory_equal(again, edited, len3);
+	assert_int_equal(ledger_audit_compare(l, log, &bad, &err), 1);
+	assert_int_equal(bad, 3);
+	free(again);
+	free(edited);
+	free(two);
+	free(three);
+	ledger_close(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrates_empty_to_current, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plan_binding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_sync_repairs, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
