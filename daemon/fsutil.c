@@ -157,26 +157,47 @@ char *fs_free_name(const char *dir, const char *name, const char *suffix)
 	}
 }
 
+int fs_sha256_fd(int fd, char out[65], uint64_t *size)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		errno = ENOMEM;
+		return -1;
+	}
+	unsigned char buf[65536];
+	ssize_t n;
+	uint64_t total = 0;
+	while ((n = read(fd, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	int e = errno;
+	unsigned char d[32];
+	unsigned len;
+	EVP_DigestFinal_ex(ctx, d, &len);
+	EVP_MD_CTX_free(ctx);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	if (size)
+		*size = total;
+	errno = e;
+	return n < 0 ? -1 : 0;
+}
+
 int fs_sha256_file(const char *path, char out[65], pd_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return pd_errf(err, "cannot read %s: %s", path, strerror(errno));
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	unsigned char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+	int rc = fs_sha256_fd(fd, out, NULL);
 	int e = errno;
 	close(fd);
-	unsigned char d[32];
-	unsigned len;
-	EVP_DigestFinal_ex(ctx, d, &len);
-	EVP_MD_CTX_free(ctx);
-	if (n < 0)
+	if (rc < 0)
 		return pd_errf(err, "cannot read %s: %s", path, strerror(e));
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #define PAYOUTD_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -29,6 +30,9 @@ char *fs_dirname(const char *path);
 /* Resolves rel against base_dir unless rel is absolute; malloc'ed. */
 char *fs_resolve(const char *base_dir, const char *rel);
 
+/* Lowercase hex SHA-256 of what is left to read on fd (out: 65 bytes);
+ * -1 with errno on a read error. */
+int fs_sha256_fd(int fd, char out[65], uint64_t *size);
 /* Lowercase hex SHA-256 of a file's bytes (out: 65 bytes). */
 int fs_sha256_file(const char *path, char out[65], pd_err *err);
 

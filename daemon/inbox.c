@@ -5,7 +5,6 @@
 #include "inbox.h"
 
 #include <dirent.h>
-#include <openssl/evp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -308,27 +307,6 @@ out:
 	return rc;
 }
 
-/* SHA-256 of a whole regular file (for rejections that never parse it). */
-static int hash_fd(int fd, char out[65], uint64_t *size)
-{
-	unsigned char buf[65536];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	*size = 0;
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		*size += (uint64_t)n;
-	}
-	unsigned char d[32];
-	unsigned len;
-	EVP_DigestFinal_ex(ctx, d, &len);
-	EVP_MD_CTX_free(ctx);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	return n < 0 ? -1 : 0;
-}
-
 /* ---- one claimed file ----------------------------------------------------- */
 
 static void process_claim(run *r, const char *claim)
@@ -384,7 +362,7 @@ static void process_claim(run *r, const char *claim)
 	if (!in) {
 		char sha[65], why[256];
 		uint64_t size;
-		hash_fd(fd, sha, &size);
+		fs_sha256_fd(fd, sha, &size);
 		close(fd);
 		snprintf(why, sizeof why, "the name matches no input entry of the config (for example sales*.csv)");
 		if (reject(r, claim, name, shown, sha, size, why, &none, &err) < 0) {
