@@ -370,6 +370,8 @@ static int sponsor_of(ictx *c, const char *id, char **out)
  * and stops at a root or at a distributor already proven to reach a root,
  * so the whole check is linear in the distributors visited.
  */
+static int attribute_waiting(ictx *c);
+
 static int finish_distributors(ictx *c)
 {
 	for (size_t i = 0; i < c->n_drows; i++) {
@@ -440,36 +442,122 @@ static int finish_distributors(ictx *c)
 	if (rc < 0 || ingest_error_count(c) > 0)
 		return rc;
 
-	/* sales that waited for these distributors are attributed now; one whose
-	 * period has closed meanwhile is booked late into the earliest open one */
-	sqlite3_stmt *any, *attr;
+	return attribute_waiting(c);
+}
+
+/*
+ * Sales that waited for these distributors are attributed now; one whose
+ * period has closed meanwhile is booked late into the earliest open one (a
+ * refund then becomes a clawback). Done row by row in C so that the period
+ * statistics follow exactly (there are few such sales).
+ */
+static int attribute_waiting(ictx *c)
+{
+	sqlite3_stmt *any, *sel = NULL, *upd = NULL;
 	if (ledger_prepare(c->l, "SELECT EXISTS(SELECT 1 FROM sales WHERE flags & 1 = 0)", &any, c->err) < 0)
 		return -1;
 	int waiting = sqlite3_step(any) == SQLITE_ROW && sqlite3_column_int(any, 0);
 	sqlite3_finalize(any);
 	if (!waiting)
 		return 0;
-	if (ledger_prepare(c->l,
-		/* flags: see ledger.h; a refund whose period closed meanwhile becomes a clawback */
-		"UPDATE sales SET booked_period = CASE WHEN ?2 IS NOT NULL AND booked_period < ?2 THEN ?2 ELSE booked_period END,"
-		" flags = flags | 1 | CASE WHEN ?2 IS NOT NULL AND booked_period < ?2"
-		"   THEN (CASE WHEN refund_of IS NULL THEN 2 ELSE 4 END) ELSE 0 END"
-		" WHERE distributor_id = ?1 AND flags & 1 = 0", &attr, c->err) < 0)
-		return -1;
+	int rc = -1;
+	if (ledger_prepare(c->l, "SELECT sale_id, booked_period, amount, flags, refund_of FROM sales"
+				 " WHERE distributor_id = ? AND flags & 1 = 0", &sel, c->err) < 0 ||
+	    ledger_prepare(c->l, "UPDATE sales SET booked_period = ?, flags = ? WHERE sale_id = ?", &upd, c->err) < 0)
+		goto out;
 	for (size_t i = 0; i < c->n_drows; i++) {
-		sqlite3_reset(attr);
-		sqlite3_bind_text(attr, 1, c->drows[i].id, -1, SQLITE_STATIC);
-		if (c->eo == LEDGER_NO_CLOSE)
-			sqlite3_bind_null(attr, 2);
-		else
-			sqlite3_bind_int(attr, 2, c->eo);
-		if (sqlite3_step(attr) != SQLITE_DONE) {
-			sqlite3_finalize(attr);
-			return ingest_sql_fail(c, "attributing waiting sales");
+		sqlite3_reset(sel);
+		sqlite3_bind_text(sel, 1, c->drows[i].id, -1, SQLITE_STATIC);
+		int step;
+		while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+			int32_t booked = sqlite3_column_int(sel, 1);
+			int64_t amount = sqlite3_column_int64(sel, 2);
+			int flags = sqlite3_column_int(sel, 3);
+			int refund = sqlite3_column_type(sel, 4) != SQLITE_NULL;
+			ingest_count_sale(c, booked, -1, amount, flags);
+			int nflags = flags | SALE_ATTRIBUTED;
+			int32_t nbooked = booked;
+			if (c->eo != LEDGER_NO_CLOSE && booked < c->eo) {
+				nbooked = c->eo;
+				nflags |= refund ? SALE_CLAWBACK : SALE_LATE;
+			}
+			ingest_count_sale(c, nbooked, +1, amount, nflags);
+			sqlite3_reset(upd);
+			sqlite3_bind_int(upd, 1, nbooked);
+			sqlite3_bind_int(upd, 2, nflags);
+			sqlite3_bind_text(upd, 3, (const char *)sqlite3_column_text(sel, 0), -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(upd) != SQLITE_DONE) {
+				ingest_sql_fail(c, "attributing waiting sales");
+				goto out;
+			}
+			c->res->st.attributed++;
 		}
-		c->res->st.attributed += sqlite3_changes(c->db);
+		if (step != SQLITE_DONE) {
+			ingest_sql_fail(c, "reading waiting sales");
+			goto out;
+		}
 	}
-	sqlite3_finalize(attr);
+	rc = 0;
+out:
+	if (sel)
+		sqlite3_finalize(sel);
+	if (upd)
+		sqlite3_finalize(upd);
+	return rc;
+}
+
+/* ---- period statistics --------------------------------------------------- */
+
+void ingest_count_sale(ictx *c, int32_t period, int sign, int64_t amount, int flags)
+{
+	period_delta *d = NULL;
+	for (size_t i = 0; i < c->n_deltas && !d; i++)
+		if (c->deltas[i].period == period)
+			d = &c->deltas[i];
+	if (!d) {
+		if (c->n_deltas == c->cap_deltas) {
+			c->cap_deltas = c->cap_deltas ? c->cap_deltas * 2 : 8;
+			c->deltas = xrealloc(c->deltas, c->cap_deltas * sizeof *c->deltas);
+		}
+		d = &c->deltas[c->n_deltas++];
+		memset(d, 0, sizeof *d);
+		d->period = period;
+	}
+	d->sales += sign;
+	/* net sales count attributed sales and same-period refunds, not clawbacks (SPEC 11.3) */
+	if ((flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK))
+		d->net += sign * amount;
+	d->late += sign * ((flags & SALE_LATE) != 0);
+	d->clawbacks += sign * ((flags & SALE_CLAWBACK) != 0);
+	d->unattributed += sign * !(flags & SALE_ATTRIBUTED);
+}
+
+static int flush_stats(ictx *c)
+{
+	if (!c->n_deltas)
+		return 0;
+	sqlite3_stmt *st;
+	if (ledger_prepare(c->l,
+		"INSERT INTO period_stats(period, sales, net_amount, late, clawbacks, unattributed)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(period) DO UPDATE SET sales = sales + ?2,"
+		" net_amount = net_amount + ?3, late = late + ?4, clawbacks = clawbacks + ?5,"
+		" unattributed = unattributed + ?6", &st, c->err) < 0)
+		return -1;
+	for (size_t i = 0; i < c->n_deltas; i++) {
+		const period_delta *d = &c->deltas[i];
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, d->period);
+		sqlite3_bind_int64(st, 2, d->sales);
+		sqlite3_bind_int64(st, 3, d->net);
+		sqlite3_bind_int64(st, 4, d->late);
+		sqlite3_bind_int64(st, 5, d->clawbacks);
+		sqlite3_bind_int64(st, 6, d->unattributed);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return ingest_sql_fail(c, "updating period statistics");
+		}
+	}
+	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -522,6 +610,7 @@ static void finalize_all(ictx *c)
 		free(c->drows[i].placement);
 	}
 	free(c->drows);
+	free(c->deltas);
 }
 
 /* 1 when a file with this SHA-256 is booked; fills who/when for the message */
@@ -691,7 +780,7 @@ int ingest_file(ledger *l, const plan *p, const config_input *in, int fd, const 
 		rc = INGEST_REJECTED;
 		goto out;
 	}
-	if (record_file(c, claim, archive_dir) < 0)
+	if (flush_stats(c) < 0 || record_file(c, claim, archive_dir) < 0)
 		goto out;
 	finalize_all(c);
 	csvin_free(c->r);

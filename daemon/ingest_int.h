@@ -31,6 +31,12 @@ typedef struct errlist {
 	size_t n, cap, dropped;
 } errlist;
 
+/* What one file changes in period_stats, applied just before its commit. */
+typedef struct period_delta {
+	int32_t period;
+	int64_t sales, net, late, clawbacks, unattributed;
+} period_delta;
+
 typedef struct ictx {
 	ledger *l;
 	sqlite3 *db;          /* the connection this context may use */
@@ -56,7 +62,13 @@ typedef struct ictx {
 
 	/* products */
 	sqlite3_stmt *upsert_product;
+
+	period_delta *deltas;
+	size_t n_deltas, cap_deltas;
 } ictx;
+
+/* Counts a sale (sign +1) or takes it back (-1) in booked period `period`. */
+void ingest_count_sale(ictx *c, int32_t period, int sign, int64_t amount, int flags);
 
 size_t ingest_error_count(const ictx *c);
 void ingest_value_errorv(ictx *c, long line, int col, const char *value, size_t vlen, const char *fmt,

@@ -569,6 +569,7 @@ static int book_sale(ictx *c, writer *w, psale *s)
 		same_id_again(c, w, s);
 		return 0;
 	}
+	ingest_count_sale(c, s->booked, +1, s->amount, s->flags);
 	ingest_stats *st_ = &c->res->st;
 	st_->sales++;
 	st_->late += (s->flags & SALE_LATE) != 0;

@@ -61,6 +61,11 @@ static const char schema_v1[] =
 	"  file_id INTEGER NOT NULL, line INTEGER NOT NULL) WITHOUT ROWID;\n"
 	"CREATE INDEX sales_unattributed ON sales(distributor_id) WHERE flags & 1 = 0;\n"
 	"CREATE INDEX sales_refunds ON sales(refund_of) WHERE refund_of IS NOT NULL;\n"
+	/* per booked period, kept up to date by every booking: what status shows
+	 * without reading every sale. net_amount: attributed, not clawbacks. */
+	"CREATE TABLE period_stats(period INTEGER PRIMARY KEY, sales INTEGER NOT NULL,\n"
+	"  net_amount INTEGER NOT NULL, late INTEGER NOT NULL, clawbacks INTEGER NOT NULL,\n"
+	"  unattributed INTEGER NOT NULL);\n"
 	/* closed periods; the close adds its results in later schema versions */
 	"CREATE TABLE periods(period INTEGER PRIMARY KEY, name TEXT NOT NULL, closed_at TEXT NOT NULL);\n"
 	"CREATE TABLE audit(seq INTEGER PRIMARY KEY, line TEXT NOT NULL, hash TEXT NOT NULL);\n";

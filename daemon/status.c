@@ -69,9 +69,8 @@ int status_print(FILE *out, const config *cfg, ledger *l, const plan *p, const c
 	if (ledger_earliest_open(l, &eo, err) < 0)
 		return -1;
 	if (ledger_prepare(l,
-		"SELECT booked_period, count(*), sum(CASE WHEN flags & 4 = 0 THEN amount ELSE 0 END),"
-		" sum(flags & 2 != 0), sum(flags & 4 != 0), sum(flags & 1 = 0) FROM sales WHERE booked_period >= ?"
-		" GROUP BY booked_period ORDER BY booked_period", &st, err) < 0)
+		"SELECT period, sales, net_amount, late, clawbacks, unattributed FROM period_stats"
+		" WHERE period >= ? AND sales != 0 ORDER BY period", &st, err) < 0)
 		return -1;
 	sqlite3_bind_int(st, 1, eo);
 	int any = 0;

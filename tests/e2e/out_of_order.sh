@@ -38,7 +38,7 @@ assert_contains "$OUT" "unattributed:  4 sales for distributors not yet known:" 
 assert_contains "$OUT" "  X1: 3 sales from 2026-11-03" "status"
 assert_contains "$OUT" "  X2: 1 sales from 2026-11-04" "status"
 assert_not_contains "$OUT" "  A1: " "status"
-grep -Eq '^  2026-11 +5 sales, net 32\.00 EUR; 0 late, 0 clawbacks, 4 unattributed$' "$OUT" ||
+grep -Eq '^  2026-11 +5 sales, net 1\.00 EUR; 0 late, 0 clawbacks, 4 unattributed$' "$OUT" ||
 	fail "status: expected the 2026-11 line with 4 unattributed, found: $(cat "$OUT")"
 
 # ---- the distributors arrive; X1's sponsor X2 comes later in the same file ----------------
