@@ -2,7 +2,8 @@
  * idset.c - open addressing over one byte arena. A slot is 64 bits: the
  * arena offset of the key (40 bits, 0 = empty) and 24 bits of its hash, so
  * a probe that cannot match is rejected without touching the arena.
- * Arena entries are a 2-byte length followed by the key bytes.
+ * Arena entries are a 2-byte length, the member's 4-byte number (in order
+ * of addition), then the key bytes.
  */
 #include "idset.h"
 
@@ -61,7 +62,7 @@ static int slot_matches(const idset *s, uint64_t slot, uint64_t tag, const char 
 		return 0;
 	const unsigned char *e = s->arena + (slot >> 24);
 	size_t elen = (size_t)e[0] | (size_t)e[1] << 8;
-	return elen == len && memcmp(e + 2, key, len) == 0;
+	return elen == len && memcmp(e + 6, key, len) == 0;
 }
 
 /* Index of key's slot, or of the empty slot where it would go. */
@@ -91,7 +92,7 @@ static void grow(idset *s)
 			continue;
 		const unsigned char *e = s->arena + (old[i] >> 24);
 		size_t elen = (size_t)e[0] | (size_t)e[1] << 8;
-		size_t j = (size_t)(hash_key((const char *)e + 2, elen) >> 24) & mask;
+		size_t j = (size_t)(hash_key((const char *)e + 6, elen) >> 24) & mask;
 		while (s->slots[j])
 			j = (j + 1) & mask;
 		s->slots[j] = old[i];
@@ -99,26 +100,42 @@ static void grow(idset *s)
 	free(old);
 }
 
-void idset_add(idset *s, const char *key, size_t len)
+size_t idset_put(idset *s, const char *key, size_t len, int *created)
 {
-	if (len > 0xFFFF)
-		return;
+	if (created)
+		*created = 0;
+	if (len > 0xFFFF || s->count >= UINT32_MAX)
+		return SIZE_MAX;
 	if ((s->count + 1) * 2 > s->cap)
 		grow(s);
 	uint64_t h = hash_key(key, len);
 	size_t i = probe(s, key, len, h);
-	if (s->slots[i])
-		return;
-	if (s->used + len + 2 > s->acap) {
-		while (s->used + len + 2 > s->acap)
+	if (s->slots[i]) {
+		const unsigned char *e = s->arena + (s->slots[i] >> 24);
+		uint32_t n;
+		memcpy(&n, e + 2, sizeof n);
+		return n;
+	}
+	if (s->used + len + 6 > s->acap) {
+		while (s->used + len + 6 > s->acap)
 			s->acap *= 2;
 		s->arena = xrealloc(s->arena, s->acap);
 	}
 	size_t off = s->used;
+	uint32_t n = (uint32_t)s->count;
 	s->arena[off] = (unsigned char)(len & 0xFF);
 	s->arena[off + 1] = (unsigned char)(len >> 8);
-	memcpy(s->arena + off + 2, key, len);
-	s->used += len + 2;
+	memcpy(s->arena + off + 2, &n, sizeof n);
+	memcpy(s->arena + off + 6, key, len);
+	s->used += len + 6;
 	s->slots[i] = (uint64_t)off << 24 | (h & 0xFFFFFF);
 	s->count++;
+	if (created)
+		*created = 1;
+	return n;
+}
+
+void idset_add(idset *s, const char *key, size_t len)
+{
+	idset_put(s, key, len, NULL);
 }

@@ -1,13 +1,14 @@
 /*
  * idset.h - a compact, exact set of short strings (distributor ids), built
- * once and then only read: about 8 bytes of table plus the id's own bytes
- * per member, so a million ids fit in ~20 MB. Safe to read from one thread
+ * once and then only read: about 16 bytes of table plus the id's own bytes
+ * and 6 per member, so a million ids fit in ~30 MB. Safe to read from one thread
  * while nothing adds to it.
  */
 #ifndef PAYOUTD_IDSET_H
 #define PAYOUTD_IDSET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct idset idset;
 
@@ -16,6 +17,10 @@ void idset_free(idset *s);
 /* Adds key (no-op when present). Keys longer than 65535 bytes are not supported. */
 void idset_add(idset *s, const char *key, size_t len);
 int idset_has(const idset *s, const char *key, size_t len);
+/* Adds key when absent (*created = 1) and returns its number: members are
+ * numbered 0, 1, 2... in order of addition, so callers can keep a value per
+ * member in a plain array. SIZE_MAX when the key cannot be stored. */
+size_t idset_put(idset *s, const char *key, size_t len, int *created);
 size_t idset_count(const idset *s);
 
 #endif

@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "csvin.h"
 #include "money.h"
+#include "idset.h"
 #include "ingest_int.h"
 #include "strmap.h"
 
@@ -251,6 +252,18 @@ static void bind_col(sqlite3_stmt *st, int i, const csvin_row *row, int col)
 		sqlite3_bind_null(st, i);
 }
 
+static size_t dtext_add(ictx *c, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	if (c->dtext_used + len > c->dtext_cap) {
+		c->dtext_cap = (c->dtext_used + len) * 2 + 4096;
+		c->dtext = xrealloc(c->dtext, c->dtext_cap);
+	}
+	memcpy(c->dtext + c->dtext_used, s, len);
+	c->dtext_used += len;
+	return c->dtext_used - len;
+}
+
 static int on_distributor_row(void *ctx, const csvin_row *row, pd_err *err)
 {
 	ictx *c = ctx;
@@ -342,10 +355,15 @@ static int on_distributor_row(void *ctx, const csvin_row *row, pd_err *err)
 	}
 	drow *d = &c->drows[c->n_drows++];
 	d->line = row->line;
-	d->id = xstrdup(id);
-	d->sponsor = ingest_present(row, DC_SPONSOR_ID) ? xstrdup(row->val[DC_SPONSOR_ID]) : NULL;
-	d->placement = ingest_present(row, DC_PLACEMENT_ID) ? xstrdup(row->val[DC_PLACEMENT_ID]) : NULL;
+	d->id = dtext_add(c, id);
+	d->sponsor = ingest_present(row, DC_SPONSOR_ID) ? dtext_add(c, row->val[DC_SPONSOR_ID]) : NO_TEXT;
+	d->placement = ingest_present(row, DC_PLACEMENT_ID) ? dtext_add(c, row->val[DC_PLACEMENT_ID]) : NO_TEXT;
 	return 0;
+}
+
+static const char *dtext(const ictx *c, size_t off)
+{
+	return off == NO_TEXT ? NULL : c->dtext + off;
 }
 
 /* Sponsor of id as now booked: 1 with *out (malloc'ed, NULL for a root), 0 unknown id, -1 error. */
@@ -376,7 +394,7 @@ static int finish_distributors(ictx *c)
 {
 	for (size_t i = 0; i < c->n_drows; i++) {
 		drow *d = &c->drows[i];
-		const char *refs[2] = {d->sponsor, d->placement};
+		const char *refs[2] = {dtext(c, d->sponsor), dtext(c, d->placement)};
 		const int cols[2] = {DC_SPONSOR_ID, DC_PLACEMENT_ID};
 		for (int k = 0; k < 2; k++) {
 			if (!refs[k])
@@ -391,22 +409,37 @@ static int finish_distributors(ictx *c)
 						   "not a known distributor (neither in the ledger nor in this file)");
 		}
 	}
-	strmap *state = strmap_new(); /* 1: on the current walk, 2: reaches a root */
+	/* value: the number of the walk that first reached the id; reaching one
+	 * of this walk's own ids again is a cycle, an earlier walk's ids are known
+	 * to end at a root (or at a cycle already reported) */
+	idset *seen = idset_new();
+	int64_t *walk_of = NULL; /* per member of seen */
+	size_t cap_walk = 0;
 	char **path = NULL;
 	size_t npath = 0, cappath = 0;
 	int rc = 0;
 	for (size_t i = 0; i < c->n_drows && rc == 0; i++) {
-		char *cur = xstrdup(c->drows[i].id);
+		int64_t walk = (int64_t)i + 1;
+		char *cur = xstrdup(dtext(c, c->drows[i].id));
 		npath = 0;
 		while (cur) {
 			int created;
-			int64_t *s = strmap_put(state, cur, strlen(cur), &created);
-			if (!created && *s == 2) {
+			size_t m = idset_put(seen, cur, strlen(cur), &created);
+			if (m == SIZE_MAX) { /* an id over 64 KiB cannot be booked: ids are <= 64 bytes */
 				free(cur);
 				break;
 			}
-			if (!created && *s == 1) {
-				/* back on the walk: a cycle from cur around to cur */
+			if (m >= cap_walk) {
+				cap_walk = cap_walk ? cap_walk * 2 : 1024;
+				walk_of = xrealloc(walk_of, cap_walk * sizeof *walk_of);
+			}
+			int64_t *s = &walk_of[m];
+			if (!created && *s != walk) {
+				free(cur);
+				break;
+			}
+			if (!created) {
+				/* back on this walk: a cycle from cur around to cur */
 				char msg[600];
 				size_t o = 0, start = 0;
 				while (start < npath && strcmp(path[start], cur) != 0)
@@ -414,12 +447,12 @@ static int finish_distributors(ictx *c)
 				for (size_t k = start; k < npath && o < 500; k++)
 					o += (size_t)snprintf(msg + o, sizeof msg - o, "%s -> ", path[k]);
 				snprintf(msg + o, sizeof msg - o, "%s", cur);
-				ingest_value_error(c, c->drows[i].line, DC_SPONSOR_ID, c->drows[i].sponsor,
+				ingest_value_error(c, c->drows[i].line, DC_SPONSOR_ID, dtext(c, c->drows[i].sponsor),
 						   "sponsor cycle: %s", msg);
 				free(cur);
 				break;
 			}
-			*s = 1;
+			*s = walk;
 			if (npath == cappath) {
 				cappath = cappath ? cappath * 2 : 64;
 				path = xrealloc(path, cappath * sizeof *path);
@@ -432,13 +465,12 @@ static int finish_distributors(ictx *c)
 			}
 			cur = next;
 		}
-		for (size_t k = 0; k < npath; k++) {
-			*strmap_put(state, path[k], strlen(path[k]), NULL) = 2;
+		for (size_t k = 0; k < npath; k++)
 			free(path[k]);
-		}
 	}
 	free(path);
-	strmap_free(state);
+	free(walk_of);
+	idset_free(seen);
 	if (rc < 0 || ingest_error_count(c) > 0)
 		return rc;
 
@@ -467,7 +499,7 @@ static int attribute_waiting(ictx *c)
 		goto out;
 	for (size_t i = 0; i < c->n_drows; i++) {
 		sqlite3_reset(sel);
-		sqlite3_bind_text(sel, 1, c->drows[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(sel, 1, dtext(c, c->drows[i].id), -1, SQLITE_STATIC);
 		int step;
 		while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
 			int32_t booked = sqlite3_column_int(sel, 1);
@@ -604,12 +636,8 @@ static void finalize_all(ictx *c)
 	for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
 		if (sts[i])
 			sqlite3_finalize(sts[i]);
-	for (size_t i = 0; i < c->n_drows; i++) {
-		free(c->drows[i].id);
-		free(c->drows[i].sponsor);
-		free(c->drows[i].placement);
-	}
 	free(c->drows);
+	free(c->dtext);
 	free(c->deltas);
 }
 

@@ -18,10 +18,13 @@ typedef struct product {
 	char *category;
 } product;
 
-/* rows of a distributors file, kept for the checks after the last row */
+/* rows of a distributors file, kept for the checks after the last row;
+ * the strings are offsets into ictx.dtext (NO_TEXT: none), so a million rows
+ * cost two allocations, not three million */
+#define NO_TEXT SIZE_MAX
 typedef struct drow {
 	long line;
-	char *id, *sponsor, *placement;
+	size_t id, sponsor, placement;
 } drow;
 
 /* Row errors of one thread, in line order, at most PD_DIAG_MAX kept. */
@@ -59,6 +62,8 @@ typedef struct ictx {
 	sqlite3_stmt *upsert_dist, *get_status, *ins_status, *get_sponsor;
 	drow *drows;
 	size_t n_drows, cap_drows;
+	char *dtext;
+	size_t dtext_used, dtext_cap;
 
 	/* products */
 	sqlite3_stmt *upsert_product;
