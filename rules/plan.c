@@ -1,6 +1,12 @@
 /*
  * plan.c - plan file -> struct plan. Keys are declared in tables; values are
  * checked by type and range; every problem is reported, not just the first.
+ *
+ * Reading order: the header keys, ranks (ids first, so requirements and
+ * commissions may name any rank), commissions, then the money sections.
+ * Each section is read only when it has the right shape; a wrong shape is
+ * reported once at the section and nothing inside it is looked at, so one
+ * mistake does not turn into a cascade of follow-up messages.
  */
 #include "plan.h"
 
@@ -11,12 +17,24 @@
 #include "money.h"
 #include "yamltree.h"
 
+/* Bounds on what a plan may declare, so that per-rank and per-level arrays
+ * (n_ranks x levels in the engine, rank history of `periods` periods per
+ * distributor) stay small whatever the file says. Real plans use about ten
+ * of each. */
+#define PLAN_MAX_RANKS 100
+#define PLAN_MAX_LEVELS 100
+#define PLAN_MAX_COUNT 1000000   /* legs.count, active_recruits */
+#define PLAN_MAX_PERIODS 1000    /* requires.periods */
+
 typedef struct pctx {
 	const char *file;
 	pd_diag *diag;
+	const char **rank_ids;   /* the valid rank ids, for suggestions */
+	size_t n_rank_ids;
 } pctx;
 
 #define AT(n) ctx->file, (n)->line, (n)->col
+#define NKEYS(a) (sizeof a / sizeof *a)
 
 static const char *const top_keys[] = {
 	"plan", "currency", "timezone", "period", "activity", "ranks", "commissions",
@@ -26,21 +44,69 @@ static const char *const promo_keys[] = {
 	"id", "from", "to", "when", "pv_multiplier", "cv_multiplier",
 };
 static const char *const when_keys[] = {"categories", "skus"};
+static const char *const activity_keys[] = {"min_pv"};
+static const char *const rank_keys[] = {"id", "requires"};
+static const char *const requires_keys[] = {
+	"pv", "gv", "max_leg_share", "legs", "active_recruits", "periods",
+};
+static const char *const legs_keys[] = {"count", "min_rank"};
+static const char *const retail_keys[] = {"type", "rate"};
+static const char *const unilevel_keys[] = {"type", "compression", "levels"};
+static const char *const advancement_keys[] = {"type", "bonus"};
+static const char *const caps_keys[] = {"payout_ratio"};
+static const char *const fee_keys[] = {"name", "amount"};
+
+static void load_retail(pctx *ctx, const yt_node *n, plan *p);
+static void load_unilevel(pctx *ctx, const yt_node *n, plan *p);
+static void load_advancement(pctx *ctx, const yt_node *n, plan *p);
+
+/*
+ * The commission types: those this version pays (with their keys and
+ * reader), then the families of SPEC 6.8 that the language names but the
+ * engine does not pay yet (load == NULL): a plan using one is refused
+ * rather than silently paying less than it says.
+ */
+static const struct commission_type {
+	const char *name;
+	const char *where;          /* for "unknown key ... in WHERE" */
+	const char *const *keys;
+	size_t nkeys;
+	void (*load)(pctx *ctx, const yt_node *n, plan *p);
+} commission_types[] = {
+	{"retail", "a retail commission", retail_keys, NKEYS(retail_keys), load_retail},
+	{"unilevel", "a unilevel commission", unilevel_keys, NKEYS(unilevel_keys), load_unilevel},
+	{"rank_advancement", "a rank_advancement commission", advancement_keys, NKEYS(advancement_keys),
+	 load_advancement},
+	{"differential", NULL, NULL, 0, NULL},
+	{"binary", NULL, NULL, 0, NULL},
+	{"matching", NULL, NULL, 0, NULL},
+	{"fast_start", NULL, NULL, 0, NULL},
+	{"pool", NULL, NULL, 0, NULL},
+};
+#define N_COMMISSION_TYPES NKEYS(commission_types)
+
+static void unknown_key(pctx *ctx, const yt_node *k, const char *const *keys, size_t nkeys,
+			const char *where)
+{
+	const char *s = yt_suggest(k->str, keys, nkeys);
+	pd_diag_at(ctx->diag, AT(k), "unknown key \"%s\" in %s%s%s%s", k->str, where,
+		   s ? " (did you mean \"" : "", s ? s : "", s ? "\"?)" : "");
+}
+
+static int known_key(const char *key, const char *const *keys, size_t nkeys)
+{
+	for (size_t j = 0; j < nkeys; j++)
+		if (strcmp(key, keys[j]) == 0)
+			return 1;
+	return 0;
+}
 
 static void check_keys(pctx *ctx, const yt_node *map, const char *const *keys, size_t nkeys,
 		       const char *where)
 {
-	for (size_t i = 0; i < map->n; i++) {
-		const yt_node *k = map->keys[i];
-		int known = 0;
-		for (size_t j = 0; j < nkeys && !known; j++)
-			known = strcmp(k->str, keys[j]) == 0;
-		if (known)
-			continue;
-		const char *s = yt_suggest(k->str, keys, nkeys);
-		pd_diag_at(ctx->diag, AT(k), "unknown key \"%s\" in %s%s%s%s", k->str, where,
-			   s ? " (did you mean \"" : "", s ? s : "", s ? "\"?)" : "");
-	}
+	for (size_t i = 0; i < map->n; i++)
+		if (!known_key(map->keys[i]->str, keys, nkeys))
+			unknown_key(ctx, map->keys[i], keys, nkeys, where);
 }
 
 static const char *scalar(pctx *ctx, const yt_node *n, const char *key)
@@ -59,6 +125,15 @@ static const yt_node *required(pctx *ctx, const yt_node *map, const char *key, c
 	if (!n)
 		pd_diag_at(ctx->diag, AT(map), "%s: missing required key \"%s\"", where, key);
 	return n;
+}
+
+/* The key node of `key` in a mapping (for messages about the key itself). */
+static const yt_node *key_node(const yt_node *map, const char *key)
+{
+	for (size_t i = 0; map && map->kind == YT_MAP && i < map->n; i++)
+		if (strcmp(map->keys[i]->str, key) == 0)
+			return map->keys[i];
+	return NULL;
 }
 
 static int date_value(pctx *ctx, const yt_node *n, const char *key, int32_t *out)
@@ -90,6 +165,102 @@ static int multiplier(pctx *ctx, const yt_node *n, const char *key, int64_t *out
 	return 0;
 }
 
+/* A rate (SPEC 6.1): exact decimal, at most 6 decimals, 0 <= rate <= 1, in
+ * millionths. A sign is parsed so that "-0.1" gets the range message. */
+static int rate_value(pctx *ctx, const yt_node *n, const char *key, int64_t *out)
+{
+	const char *s = scalar(ctx, n, key), *why = NULL;
+	int64_t v;
+	if (!s)
+		return -1;
+	if (money_parse(s, n->len, '.', 6, 6, true, &v, &why) < 0) {
+		pd_diag_at(ctx->diag, AT(n), "%s: \"%s\": %s (expected a rate between 0 and 1 with at most 6 decimals)",
+			   key, s, why);
+		return -1;
+	}
+	if (v < 0 || v > RATE_SCALE) {
+		pd_diag_at(ctx->diag, AT(n), "%s: %s must be between 0 and 1", key, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Money or a volume in hundredths: at most 2 decimals; > 0 when `positive`,
+ * else >= 0. `noun` ("an amount", "a volume") is for the message. */
+static int hundredths_value(pctx *ctx, const yt_node *n, const char *key, const char *noun,
+			    int positive, int64_t *out)
+{
+	const char *s = scalar(ctx, n, key), *why = NULL;
+	int64_t v;
+	if (!s)
+		return -1;
+	if (money_parse(s, n->len, '.', 2, 2, true, &v, &why) < 0) {
+		pd_diag_at(ctx->diag, AT(n), "%s: \"%s\": %s (expected %s with at most 2 decimals)", key, s, why, noun);
+		return -1;
+	}
+	if (positive && v <= 0) {
+		pd_diag_at(ctx->diag, AT(n), "%s: %s must be greater than 0", key, s);
+		return -1;
+	}
+	if (v < 0) {
+		pd_diag_at(ctx->diag, AT(n), "%s: %s must not be negative", key, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A whole number min..max: digits only (no sign, no decimals). */
+static int whole_value(pctx *ctx, const yt_node *n, const char *key, long min, long max, int *out)
+{
+	const char *s = scalar(ctx, n, key);
+	if (!s)
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < n->len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			pd_diag_at(ctx->diag, AT(n), "%s: \"%s\" is not a whole number", key, s);
+			return -1;
+		}
+		if (v <= max) /* past max it stays past max; no overflow */
+			v = v * 10 + (s[i] - '0');
+	}
+	if (v < min || v > max) {
+		pd_diag_at(ctx->diag, AT(n), "%s: %s is out of range %ld..%ld", key, s, min, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Index of the rank with this id (the first one if listed twice), or -1. */
+static int rank_find(const plan *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_ranks; i++)
+		if (p->ranks[i].id && strcmp(p->ranks[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A reference to a rank by id (a value or a mapping key). Silent when the
+ * ranks themselves could not be read: that is already reported. */
+static int rank_ref(pctx *ctx, const plan *p, const yt_node *n, const char *key, int *out)
+{
+	const char *s = scalar(ctx, n, key);
+	if (!s || ctx->n_rank_ids == 0)
+		return -1;
+	int r = rank_find(p, s);
+	if (r >= 0) {
+		*out = r;
+		return 0;
+	}
+	const char *sug = yt_suggest(s, ctx->rank_ids, ctx->n_rank_ids);
+	pd_diag_at(ctx->diag, AT(n), "%s: \"%s\" is not a rank of this plan%s%s%s", key, s,
+		   sug ? " (did you mean \"" : "", sug ? sug : "", sug ? "\"?)" : "");
+	return -1;
+}
+
 static char **string_list(pctx *ctx, const yt_node *n, const char *key, size_t *count)
 {
 	*count = 0;
@@ -114,7 +285,7 @@ static void load_promotion(pctx *ctx, const yt_node *n, plan_promotion *pr)
 		pd_diag_at(ctx->diag, AT(n), "promotions: each entry must be a mapping");
 		return;
 	}
-	check_keys(ctx, n, promo_keys, sizeof promo_keys / sizeof *promo_keys, "a promotion");
+	check_keys(ctx, n, promo_keys, NKEYS(promo_keys), "a promotion");
 	const yt_node *v;
 	const char *s;
 	if ((v = required(ctx, n, "id", "promotion")) && (s = scalar(ctx, v, "id")))
@@ -139,7 +310,7 @@ static void load_promotion(pctx *ctx, const yt_node *n, plan_promotion *pr)
 			pd_diag_at(ctx->diag, AT(v), "when: expected a mapping with categories and/or skus");
 			return;
 		}
-		check_keys(ctx, v, when_keys, 2, "when");
+		check_keys(ctx, v, when_keys, NKEYS(when_keys), "when");
 		const yt_node *w;
 		if ((w = yt_get(v, "categories")))
 			pr->categories = string_list(ctx, w, "categories", &pr->n_categories);
@@ -150,6 +321,365 @@ static void load_promotion(pctx *ctx, const yt_node *n, plan_promotion *pr)
 	}
 }
 
+/* ---- activity and ranks (SPEC 6.2, 6.3, 11.15-17) ------------------------------ */
+
+static void load_activity(pctx *ctx, const yt_node *n, plan *p)
+{
+	check_keys(ctx, n, activity_keys, NKEYS(activity_keys), "activity");
+	const yt_node *v = yt_get(n, "min_pv");
+	if (v)
+		hundredths_value(ctx, v, "min_pv", "a volume", 0, &p->activity_min_pv);
+}
+
+static void load_legs(pctx *ctx, const yt_node *n, const plan *p, plan_rank *rk)
+{
+	if (n->kind != YT_MAP) {
+		pd_diag_at(ctx->diag, AT(n), "legs: expected a mapping with count and min_rank");
+		return;
+	}
+	check_keys(ctx, n, legs_keys, NKEYS(legs_keys), "legs");
+	const yt_node *c = required(ctx, n, "count", "legs");
+	const yt_node *m = required(ctx, n, "min_rank", "legs");
+	int ok = c && whole_value(ctx, c, "count", 1, PLAN_MAX_COUNT, &rk->legs_count) == 0;
+	/* min_rank may name a higher rank than this one: it compares paid-as ranks */
+	ok &= m && rank_ref(ctx, p, m, "min_rank", &rk->legs_min_rank) == 0;
+	rk->has_legs = ok;
+}
+
+static void load_requires(pctx *ctx, const yt_node *n, const plan *p, plan_rank *rk)
+{
+	check_keys(ctx, n, requires_keys, NKEYS(requires_keys), "requires");
+	const yt_node *v;
+	if ((v = yt_get(n, "pv")))
+		rk->has_pv = hundredths_value(ctx, v, "pv", "a volume", 0, &rk->pv) == 0;
+	if ((v = yt_get(n, "gv")))
+		rk->has_gv = hundredths_value(ctx, v, "gv", "a volume", 0, &rk->gv) == 0;
+	if ((v = yt_get(n, "max_leg_share")) && rate_value(ctx, v, "max_leg_share", &rk->max_leg_share) == 0) {
+		if (rk->max_leg_share == 0)
+			pd_diag_at(ctx->diag, AT(v), "max_leg_share: %s must be greater than 0 (no leg could count)",
+				   v->str);
+		else
+			rk->has_max_leg_share = 1;
+	}
+	if ((v = yt_get(n, "legs")))
+		load_legs(ctx, v, p, rk);
+	if ((v = yt_get(n, "active_recruits")))
+		rk->has_active_recruits =
+			whole_value(ctx, v, "active_recruits", 1, PLAN_MAX_COUNT, &rk->active_recruits) == 0;
+	if ((v = yt_get(n, "periods")))
+		whole_value(ctx, v, "periods", 1, PLAN_MAX_PERIODS, &rk->periods);
+}
+
+/*
+ * Two passes: every id first, so that legs.min_rank (and later the
+ * commissions) may name any rank, including one listed further down.
+ */
+static void load_ranks(pctx *ctx, const yt_node *v, plan *p)
+{
+	if (yt_is_null(v) || (v->kind == YT_SEQ && v->n == 0)) {
+		pd_diag_at(ctx->diag, AT(v), "ranks: expected a non-empty list of ranks, lowest first");
+		return;
+	}
+	if (v->kind != YT_SEQ)
+		return; /* reported with the other section shapes */
+	if (v->n > PLAN_MAX_RANKS) {
+		pd_diag_at(ctx->diag, AT(v), "ranks: %zu ranks, at most %d are allowed", v->n, PLAN_MAX_RANKS);
+		return;
+	}
+	p->n_ranks = v->n;
+	p->ranks = xcalloc(v->n, sizeof *p->ranks);
+	ctx->rank_ids = xcalloc(v->n, sizeof *ctx->rank_ids);
+	const yt_node **id_at = xcalloc(v->n, sizeof *id_at);
+	for (size_t i = 0; i < v->n; i++) {
+		const yt_node *r = v->vals[i];
+		plan_rank *rk = &p->ranks[i];
+		rk->periods = 1;
+		if (r->kind != YT_MAP) {
+			pd_diag_at(ctx->diag, AT(r), "ranks: each entry must be a mapping with id and requires");
+			continue;
+		}
+		for (size_t k = 0; k < r->n; k++) {
+			const yt_node *key = r->keys[k];
+			if (known_key(key->str, rank_keys, NKEYS(rank_keys)))
+				continue;
+			if (known_key(key->str, requires_keys, NKEYS(requires_keys)))
+				pd_diag_at(ctx->diag, AT(key), "%s: a requirement is written inside \"requires\" "
+					   "(requires: { %s: ... })", key->str, key->str);
+			else
+				unknown_key(ctx, key, rank_keys, NKEYS(rank_keys), "a rank");
+		}
+		const yt_node *id = required(ctx, r, "id", "rank");
+		const char *s;
+		if (!id || !(s = scalar(ctx, id, "id")))
+			continue;
+		int first = rank_find(p, s);
+		if (first >= 0) {
+			pd_diag_at(ctx->diag, AT(id), "ranks: id \"%s\" is used twice (first at line %d)", s,
+				   id_at[first]->line);
+			continue;
+		}
+		rk->id = xstrdup(s);
+		id_at[i] = id;
+		ctx->rank_ids[ctx->n_rank_ids++] = rk->id;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const yt_node *req = yt_get(v->vals[i], "requires");
+		if (!req)
+			continue;
+		if (i == 0) {
+			pd_diag_at(ctx->diag, AT(key_node(v->vals[i], "requires")),
+				   "requires: the first rank is everybody's starting rank and cannot have requirements");
+			continue;
+		}
+		if (yt_is_null(req))
+			continue;
+		if (req->kind != YT_MAP) {
+			pd_diag_at(ctx->diag, AT(req), "requires: expected a mapping of requirements, found %s",
+				   yt_kind_name(req));
+			continue;
+		}
+		load_requires(ctx, req, p, &p->ranks[i]);
+	}
+	free(id_at);
+}
+
+/* ---- commissions (SPEC 6, 6.4, 11.1, 11.14, 11.18) ----------------------------- */
+
+static void load_retail(pctx *ctx, const yt_node *n, plan *p)
+{
+	const yt_node *v = required(ctx, n, "rate", "retail commission");
+	if (v && rate_value(ctx, v, "rate", &p->retail_rate) == 0)
+		p->has_retail = 1;
+}
+
+static void load_unilevel(pctx *ctx, const yt_node *n, plan *p)
+{
+	p->has_unilevel = 1;
+	p->unilevel_dynamic = 1;
+	const yt_node *v;
+	const char *s;
+	if ((v = yt_get(n, "compression")) && (s = scalar(ctx, v, "compression"))) {
+		if (strcmp(s, "none") == 0)
+			p->unilevel_dynamic = 0;
+		else if (strcmp(s, "dynamic") != 0)
+			pd_diag_at(ctx->diag, AT(v), "compression: \"%s\" is not dynamic or none", s);
+	}
+	const yt_node *lv = required(ctx, n, "levels", "unilevel commission");
+	if (!lv)
+		return;
+	if (lv->kind != YT_MAP) {
+		pd_diag_at(ctx->diag, AT(lv), "levels: expected a mapping of rank id to a list of rates, found %s",
+			   yt_is_null(lv) ? "nothing" : yt_kind_name(lv));
+		return;
+	}
+	/* the longest valid list sizes the table */
+	int max = 0;
+	for (size_t i = 0; i < lv->n; i++) {
+		const yt_node *list = lv->vals[i];
+		if (list->kind == YT_SEQ && list->n <= PLAN_MAX_LEVELS && (int)list->n > max)
+			max = (int)list->n;
+	}
+	p->unilevel_max_levels = max;
+	p->unilevel_levels = xcalloc(p->n_ranks, sizeof *p->unilevel_levels);
+	p->unilevel_rates = xcalloc(p->n_ranks * (size_t)max, sizeof *p->unilevel_rates);
+	char label[128];
+	for (size_t i = 0; i < lv->n; i++) {
+		const yt_node *key = lv->keys[i], *list = lv->vals[i];
+		int r = -1;
+		rank_ref(ctx, p, key, "levels", &r);
+		snprintf(label, sizeof label, "levels of %.80s", key->str);
+		if (list->kind != YT_SEQ) {
+			pd_diag_at(ctx->diag, AT(list), "%s: expected a list of rates, one per level, found %s", label,
+				   yt_is_null(list) ? "nothing" : yt_kind_name(list));
+			continue;
+		}
+		if (list->n > PLAN_MAX_LEVELS) {
+			pd_diag_at(ctx->diag, AT(list), "%s: %zu levels, at most %d are allowed", label, list->n,
+				   PLAN_MAX_LEVELS);
+			continue;
+		}
+		for (size_t k = 0; k < list->n; k++) {
+			int64_t rate = 0;
+			snprintf(label, sizeof label, "level %zu of %.80s", k + 1, key->str);
+			if (rate_value(ctx, list->vals[k], label, &rate) == 0 && r >= 0)
+				p->unilevel_rates[(size_t)r * (size_t)max + k] = rate;
+		}
+		if (r >= 0)
+			p->unilevel_levels[r] = (int)list->n;
+	}
+}
+
+static void load_advancement(pctx *ctx, const yt_node *n, plan *p)
+{
+	p->has_rank_advancement = 1;
+	p->advancement_bonus = xcalloc(p->n_ranks, sizeof *p->advancement_bonus);
+	const yt_node *b = required(ctx, n, "bonus", "rank_advancement commission");
+	if (!b)
+		return;
+	if (b->kind != YT_MAP) {
+		pd_diag_at(ctx->diag, AT(b), "bonus: expected a mapping of rank id to an amount, found %s",
+			   yt_is_null(b) ? "nothing" : yt_kind_name(b));
+		return;
+	}
+	char label[128];
+	for (size_t i = 0; i < b->n; i++) {
+		const yt_node *key = b->keys[i];
+		int r = -1;
+		int64_t amount = 0;
+		rank_ref(ctx, p, key, "bonus", &r);
+		snprintf(label, sizeof label, "bonus of %.80s", key->str);
+		if (hundredths_value(ctx, b->vals[i], label, "an amount", 1, &amount) < 0 || r < 0)
+			continue;
+		if (r == 0)
+			pd_diag_at(ctx->diag, AT(key), "bonus: \"%s\" is the first rank, which everybody holds from "
+				   "the start; its bonus could never be paid", key->str);
+		else
+			p->advancement_bonus[r] = amount;
+	}
+}
+
+/* Percent of a rate in millionths, exact: 1050000 -> "105", 12345 -> "1.2345". */
+static void format_percent(int64_t millionths, char *buf, size_t size)
+{
+	int64_t whole = millionths / 10000, frac = millionths % 10000;
+	if (frac == 0) {
+		snprintf(buf, size, "%lld", (long long)whole);
+		return;
+	}
+	int digits = 4;
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, size, "%lld.%0*lld", (long long)whole, digits, (long long)frac);
+}
+
+/*
+ * The legality guard (SPEC 9, 11.29) for the types paid today: the most one
+ * sale's CV can pay is retail (to the seller) plus the largest sum of one
+ * rank's unilevel level rates (if every upline held that rank). Above 100%
+ * the plan is refused, once, at the `commissions` key.
+ */
+static void legality_guard(pctx *ctx, const yt_node *at, const plan *p)
+{
+	int64_t best = 0;
+	int best_rank = -1;
+	for (size_t r = 0; p->has_unilevel && r < p->n_ranks; r++) {
+		int64_t sum = 0;
+		for (int k = 1; k <= p->unilevel_levels[r]; k++)
+			sum += plan_unilevel_rate(p, (int)r, k); /* <= 100 x 10^6: no overflow */
+		if (best_rank < 0 || sum > best) {
+			best = sum;
+			best_rank = (int)r;
+		}
+	}
+	int64_t retail = p->has_retail ? p->retail_rate : 0;
+	if (retail + best <= RATE_SCALE)
+		return;
+	char total[32], pr[32], pu[32], parts[256];
+	format_percent(retail + best, total, sizeof total);
+	format_percent(retail, pr, sizeof pr);
+	format_percent(best, pu, sizeof pu);
+	if (p->has_retail && retail > 0)
+		snprintf(parts, sizeof parts, "retail %s%% + unilevel levels of %.80s %s%%", pr,
+			 p->ranks[best_rank].id, pu);
+	else
+		snprintf(parts, sizeof parts, "unilevel levels of %.80s %s%%", p->ranks[best_rank].id, pu);
+	pd_diag_at(ctx->diag, AT(at),
+		   "the plan could pay up to %s%% of a sale's CV along its upline chain (%s); at most 100%% is allowed",
+		   total, parts);
+}
+
+static void load_commissions(pctx *ctx, const yt_node *key, const yt_node *v, plan *p)
+{
+	size_t before = pd_diag_count(ctx->diag);
+	const yt_node *first[N_COMMISSION_TYPES] = {0};
+	const char *names[N_COMMISSION_TYPES];
+	for (size_t t = 0; t < N_COMMISSION_TYPES; t++)
+		names[t] = commission_types[t].name;
+	for (size_t i = 0; i < v->n; i++) {
+		const yt_node *e = v->vals[i];
+		if (e->kind != YT_MAP) {
+			pd_diag_at(ctx->diag, AT(e), "commissions: each entry must be a mapping with a type");
+			continue;
+		}
+		const yt_node *tn = required(ctx, e, "type", "commission");
+		const char *s;
+		if (!tn || !(s = scalar(ctx, tn, "type")))
+			continue;
+		size_t t = 0;
+		while (t < N_COMMISSION_TYPES && strcmp(s, names[t]) != 0)
+			t++;
+		if (t == N_COMMISSION_TYPES) {
+			const char *sug = yt_suggest(s, names, N_COMMISSION_TYPES);
+			pd_diag_at(ctx->diag, AT(tn),
+				   "unknown commission type \"%s\"%s%s%s; supported: retail, unilevel, rank_advancement",
+				   s, sug ? " (did you mean \"" : "", sug ? sug : "", sug ? "\"?)" : "");
+			continue;
+		}
+		if (first[t]) {
+			pd_diag_at(ctx->diag, AT(tn), "commission type \"%s\" is listed twice (first at line %d)", s,
+				   first[t]->line);
+			continue;
+		}
+		first[t] = tn;
+		const struct commission_type *ct = &commission_types[t];
+		if (!ct->load) {
+			pd_diag_at(ctx->diag, AT(tn), "commission type \"%s\" is not supported by this version of payoutd",
+				   s);
+			continue;
+		}
+		check_keys(ctx, e, ct->keys, ct->nkeys, ct->where);
+		ct->load(ctx, e, p);
+	}
+	/* the guard only makes sense on numbers that were all read */
+	if (pd_diag_count(ctx->diag) == before && ctx->n_rank_ids == p->n_ranks && p->n_ranks > 0)
+		legality_guard(ctx, key, p);
+}
+
+/* ---- cap, fees, minimum payout (SPEC 6.6, 11.2, 11.5, 11.6) --------------------- */
+
+static void load_caps(pctx *ctx, const yt_node *n, plan *p)
+{
+	check_keys(ctx, n, caps_keys, NKEYS(caps_keys), "caps");
+	const yt_node *v = required(ctx, n, "payout_ratio", "caps");
+	if (v && rate_value(ctx, v, "payout_ratio", &p->cap_payout_ratio) == 0)
+		p->has_cap = 1;
+}
+
+static void load_fees(pctx *ctx, const yt_node *v, plan *p)
+{
+	p->n_fees = v->n;
+	p->fees = xcalloc(v->n, sizeof *p->fees);
+	const yt_node **name_at = xcalloc(v->n, sizeof *name_at);
+	for (size_t i = 0; i < v->n; i++) {
+		const yt_node *f = v->vals[i], *w;
+		if (f->kind != YT_MAP) {
+			pd_diag_at(ctx->diag, AT(f), "fees: each entry must be a mapping with name and amount");
+			continue;
+		}
+		check_keys(ctx, f, fee_keys, NKEYS(fee_keys), "a fee");
+		const char *s;
+		if ((w = required(ctx, f, "name", "fee")) && (s = scalar(ctx, w, "name"))) {
+			size_t j = 0;
+			while (j < i && !(p->fees[j].name && strcmp(p->fees[j].name, s) == 0))
+				j++;
+			if (j < i)
+				pd_diag_at(ctx->diag, AT(w), "fees: name \"%s\" is used twice (first at line %d)", s,
+					   name_at[j]->line);
+			else {
+				p->fees[i].name = xstrdup(s);
+				name_at[i] = w;
+			}
+		}
+		if ((w = required(ctx, f, "amount", "fee")))
+			hundredths_value(ctx, w, "amount", "an amount", 1, &p->fees[i].amount);
+	}
+	free(name_at);
+}
+
+/* ---- the plan ------------------------------------------------------------------- */
+
 int plan_load(const char *path, plan **out, pd_diag *diag)
 {
 	pd_err err;
@@ -159,13 +689,13 @@ int plan_load(const char *path, plan **out, pd_diag *diag)
 		pd_diag_add(diag, "%s", err.msg);
 		return -1;
 	}
-	pctx cx = {path, diag}, *ctx = &cx;
+	pctx cx = {path, diag, NULL, 0}, *ctx = &cx;
 	plan *p = xcalloc(1, sizeof *p);
 	if (root->kind != YT_MAP) {
 		pd_diag_at(diag, AT(root), "the plan must be a mapping of keys to values");
 		goto done;
 	}
-	check_keys(ctx, root, top_keys, sizeof top_keys / sizeof *top_keys, "the plan");
+	check_keys(ctx, root, top_keys, NKEYS(top_keys), "the plan");
 	const yt_node *v;
 	const char *s;
 	if ((v = required(ctx, root, "plan", "plan")) && (s = scalar(ctx, v, "plan")))
@@ -190,18 +720,31 @@ int plan_load(const char *path, plan **out, pd_diag *diag)
 		else
 			pd_diag_at(diag, AT(v), "period: \"%s\" is not monthly or weekly", s);
 	}
-	/* the commission sections: their shape now, their contents with the engine */
+	/* The sections' shapes first; each is read below only when its shape is
+	 * right. An empty (null) optional section is the same as an absent one. */
 	static const struct { const char *key; yt_kind kind; } shapes[] = {
 		{"activity", YT_MAP}, {"ranks", YT_SEQ}, {"commissions", YT_SEQ}, {"caps", YT_MAP},
 		{"fees", YT_SEQ}, {"min_payout", YT_SCALAR},
 	};
-	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+	for (size_t i = 0; i < NKEYS(shapes); i++) {
 		v = yt_get(root, shapes[i].key);
 		if (v && !yt_is_null(v) && v->kind != shapes[i].kind)
 			pd_diag_at(diag, AT(v), "%s: expected a %s, found a %s", shapes[i].key,
 				   shapes[i].kind == YT_MAP ? "mapping" : shapes[i].kind == YT_SEQ ? "list" : "value",
 				   yt_kind_name(v));
 	}
+	if ((v = yt_get(root, "activity")) && v->kind == YT_MAP)
+		load_activity(ctx, v, p);
+	if ((v = required(ctx, root, "ranks", "plan")))
+		load_ranks(ctx, v, p);
+	if ((v = yt_get(root, "commissions")) && v->kind == YT_SEQ)
+		load_commissions(ctx, key_node(root, "commissions"), v, p);
+	if ((v = yt_get(root, "caps")) && v->kind == YT_MAP)
+		load_caps(ctx, v, p);
+	if ((v = yt_get(root, "fees")) && v->kind == YT_SEQ)
+		load_fees(ctx, v, p);
+	if ((v = yt_get(root, "min_payout")) && v->kind == YT_SCALAR && !yt_is_null(v))
+		hundredths_value(ctx, v, "min_payout", "an amount", 0, &p->min_payout);
 	if ((v = yt_get(root, "promotions")) && !yt_is_null(v)) {
 		if (v->kind != YT_SEQ) {
 			pd_diag_at(diag, AT(v), "promotions: expected a list");
@@ -217,6 +760,7 @@ int plan_load(const char *path, plan **out, pd_diag *diag)
 		}
 	}
 done:
+	free(cx.rank_ids);
 	yt_free(root);
 	if (pd_diag_count(diag) > before) {
 		plan_free(p);
@@ -243,9 +787,25 @@ void plan_free(plan *p)
 		free_list(p->promos[i].skus, p->promos[i].n_skus);
 	}
 	free(p->promos);
+	for (size_t i = 0; i < p->n_ranks; i++)
+		free(p->ranks[i].id);
+	free(p->ranks);
+	free(p->unilevel_rates);
+	free(p->unilevel_levels);
+	free(p->advancement_bonus);
+	for (size_t i = 0; i < p->n_fees; i++)
+		free(p->fees[i].name);
+	free(p->fees);
 	free(p->name);
 	free(p->timezone);
 	free(p);
+}
+
+int64_t plan_unilevel_rate(const plan *p, int r, int k)
+{
+	if (!p->has_unilevel || !p->unilevel_levels || r < 0 || (size_t)r >= p->n_ranks || k < 1 || k > p->unilevel_levels[r])
+		return 0;
+	return p->unilevel_rates[(size_t)r * (size_t)p->unilevel_max_levels + (size_t)(k - 1)];
 }
 
 const plan_promotion *plan_promotion_for(const plan *p, int32_t day, const char *sku,

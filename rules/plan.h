@@ -4,11 +4,8 @@
  * plan_load() reports every problem as "FILE:LINE:COLUMN: message" into a
  * pd_diag and returns a plan only when the file is entirely valid.
  *
- * Status: this reader covers what ingest needs (name, currency, time zone,
- * period, promotions). The commission sections (activity, ranks,
- * commissions, caps, fees, min_payout) are recognised as top-level keys and
- * checked to be present in the right shape only; their full validation and
- * the engine come with the period close.
+ * Every number is exact: money and volumes in hundredths, rates, shares and
+ * multipliers in millionths. Ranks are referred to by index, lowest first.
  */
 #ifndef PAYOUTD_PLAN_H
 #define PAYOUTD_PLAN_H
@@ -29,6 +26,24 @@ typedef struct plan_promotion {
 	int64_t pv_mult, cv_mult;  /* millionths */
 } plan_promotion;
 
+/* A rank and its promotion requirements (SPEC 6.3); a requirement that is
+ * not listed is not checked. ranks[0] has none. */
+typedef struct plan_rank {
+	char *id;
+	int has_pv, has_gv, has_max_leg_share, has_legs, has_active_recruits;
+	int64_t pv, gv;             /* hundredths */
+	int64_t max_leg_share;      /* millionths, 0..1 */
+	int legs_count;             /* >= 1 */
+	int legs_min_rank;          /* index into plan.ranks */
+	int active_recruits;        /* >= 1 */
+	int periods;                /* >= 1 (default 1) */
+} plan_rank;
+
+typedef struct plan_fee {
+	char *name;
+	int64_t amount;             /* hundredths, > 0, charged as a negative line */
+} plan_fee;
+
 typedef struct plan {
 	char *name;
 	char currency[4];
@@ -36,7 +51,31 @@ typedef struct plan {
 	period_kind period;
 	plan_promotion *promos;
 	size_t n_promos;
+
+	int64_t activity_min_pv;    /* hundredths; 0 when absent */
+	plan_rank *ranks;           /* lowest first; at least one */
+	size_t n_ranks;
+
+	/* commissions (each type at most once) */
+	int has_retail;
+	int64_t retail_rate;        /* millionths */
+	int has_unilevel;
+	int unilevel_dynamic;       /* compression: dynamic (1) or none (0) */
+	int64_t *unilevel_rates;    /* n_ranks x unilevel_max_levels, millionths, 0 past a rank's list */
+	int *unilevel_levels;       /* per rank: length of its list (0 when the rank is not listed) */
+	int unilevel_max_levels;    /* the longest list */
+	int has_rank_advancement;
+	int64_t *advancement_bonus; /* per rank, hundredths; 0 = no bonus */
+
+	int has_cap;
+	int64_t cap_payout_ratio;   /* millionths, 0..1 */
+	plan_fee *fees;
+	size_t n_fees;
+	int64_t min_payout;         /* hundredths, default 0 */
 } plan;
+
+/* The rate of unilevel level k (1-based) for paid-as rank r: 0 past its list. */
+int64_t plan_unilevel_rate(const plan *p, int r, int k);
 
 int plan_load(const char *path, plan **out, pd_diag *diag);
 void plan_free(plan *p);
