@@ -33,22 +33,7 @@ static const char *const close_keys[] = {"grace"};
 static int unknown_keys(cfg_ctx *ctx, const yt_node *map, const char *const *keys, size_t nkeys,
 			const char *where)
 {
-	int bad = 0;
-	for (size_t i = 0; i < map->n; i++) {
-		const yt_node *k = map->keys[i];
-		int known = 0;
-		for (size_t j = 0; j < nkeys && !known; j++)
-			known = strcmp(k->str, keys[j]) == 0;
-		if (known)
-			continue;
-		const char *s = yt_suggest(k->str, keys, nkeys);
-		if (s)
-			pd_diag_at(ctx->diag, AT(k), "unknown key \"%s\" in %s (did you mean \"%s\"?)", k->str, where, s);
-		else
-			pd_diag_at(ctx->diag, AT(k), "unknown key \"%s\" in %s", k->str, where);
-		bad = 1;
-	}
-	return bad;
+	return yt_check_keys(map, keys, nkeys, where, ctx->file, ctx->diag) > 0;
 }
 
 static const char *want_string(cfg_ctx *ctx, const yt_node *n, const char *key)

@@ -88,9 +88,7 @@ static const struct commission_type {
 static void unknown_key(pctx *ctx, const yt_node *k, const char *const *keys, size_t nkeys,
 			const char *where)
 {
-	const char *s = yt_suggest(k->str, keys, nkeys);
-	pd_diag_at(ctx->diag, AT(k), "unknown key \"%s\" in %s%s%s%s", k->str, where,
-		   s ? " (did you mean \"" : "", s ? s : "", s ? "\"?)" : "");
+	yt_unknown_key(k, keys, nkeys, where, ctx->file, ctx->diag);
 }
 
 static int known_key(const char *key, const char *const *keys, size_t nkeys)
@@ -104,9 +102,7 @@ static int known_key(const char *key, const char *const *keys, size_t nkeys)
 static void check_keys(pctx *ctx, const yt_node *map, const char *const *keys, size_t nkeys,
 		       const char *where)
 {
-	for (size_t i = 0; i < map->n; i++)
-		if (!known_key(map->keys[i]->str, keys, nkeys))
-			unknown_key(ctx, map->keys[i], keys, nkeys, where);
+	yt_check_keys(map, keys, nkeys, where, ctx->file, ctx->diag);
 }
 
 static const char *scalar(pctx *ctx, const yt_node *n, const char *key)

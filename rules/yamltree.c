@@ -474,3 +474,27 @@ const char *yt_suggest(const char *word, const char *const *candidates, size_t n
 	}
 	return best;
 }
+
+void yt_unknown_key(const yt_node *key, const char *const *keys, size_t nkeys, const char *where,
+		    const char *file, pd_diag *diag)
+{
+	const char *s = yt_suggest(key->str, keys, nkeys);
+	pd_diag_at(diag, file, key->line, key->col, "unknown key \"%s\" in %s%s%s%s", key->str, where,
+		   s ? " (did you mean \"" : "", s ? s : "", s ? "\"?)" : "");
+}
+
+size_t yt_check_keys(const yt_node *map, const char *const *keys, size_t nkeys, const char *where,
+		     const char *file, pd_diag *diag)
+{
+	size_t bad = 0;
+	for (size_t i = 0; i < map->n; i++) {
+		size_t j = 0;
+		while (j < nkeys && strcmp(map->keys[i]->str, keys[j]) != 0)
+			j++;
+		if (j == nkeys) {
+			yt_unknown_key(map->keys[i], keys, nkeys, where, file, diag);
+			bad++;
+		}
+	}
+	return bad;
+}

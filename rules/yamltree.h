@@ -58,4 +58,12 @@ const char *yt_kind_name(const yt_node *n);
  * at most 2 (or a third of the word's length for long words), else NULL. */
 const char *yt_suggest(const char *word, const char *const *candidates, size_t n);
 
+/* Reports one unknown key as "FILE:LINE:COLUMN: unknown key "k" in WHERE
+ * (did you mean "x"?)", the suggestion from keys when one is close. */
+void yt_unknown_key(const yt_node *key, const char *const *keys, size_t nkeys, const char *where,
+		    const char *file, pd_diag *diag);
+/* Reports every key of map that is not in keys; returns how many. */
+size_t yt_check_keys(const yt_node *map, const char *const *keys, size_t nkeys, const char *where,
+		     const char *file, pd_diag *diag);
+
 #endif
