@@ -1,0 +1,420 @@
+/*
+ * engine.c - one period of one plan: flat arrays in, results and lines out.
+ * See engine.h for the contract and SPEC 6 and 11 for the rules.
+ *
+ * Every pass is linear in distributors (times ranks or levels, bounded by
+ * the plan): GV and ranks bottom-up over the parent array (children come
+ * after their sponsor, so a reverse scan sees every child first), and the
+ * unilevel walk follows a precomputed "next upline that can earn" pointer,
+ * so dynamic compression over a long chain of inactive distributors costs
+ * nothing per skipped distributor.
+ */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "money.h"
+
+typedef struct lines_buf {
+	engine_line *v;
+	size_t n, cap;
+} lines_buf;
+
+static void push(lines_buf *b, const engine_line *l)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 1024;
+		b->v = xrealloc(b->v, b->cap * sizeof *b->v);
+	}
+	b->v[b->n++] = *l;
+}
+
+static engine_line make_line(int32_t recipient, engine_line_type type)
+{
+	engine_line l = {.recipient = recipient, .type = type, .level = -1, .source = -1, .rank = -1,
+			 .fee = -1, .base = 0, .rate = 0, .amount = 0};
+	return l;
+}
+
+int engine_max_periods(const plan *p)
+{
+	int m = 1;
+	for (size_t r = 0; r < p->n_ranks; r++)
+		if (p->ranks[r].periods > m)
+			m = p->ranks[r].periods;
+	return m;
+}
+
+/* Children of every distributor as one flat array (CSR). */
+typedef struct tree {
+	int32_t *start; /* [n + 1] */
+	int32_t *child; /* [n] */
+} tree;
+
+static void build_tree(const engine_input *in, tree *t)
+{
+	int32_t n = in->n;
+	t->start = xcalloc((size_t)n + 1, sizeof *t->start);
+	t->child = xmalloc((size_t)(n ? n : 1) * sizeof *t->child);
+	for (int32_t i = 0; i < n; i++)
+		if (in->parent[i] >= 0)
+			t->start[in->parent[i] + 1]++;
+	for (int32_t i = 0; i < n; i++)
+		t->start[i + 1] += t->start[i];
+	int32_t *fill = xmalloc((size_t)(n ? n : 1) * sizeof *fill);
+	memcpy(fill, t->start, (size_t)n * sizeof *fill);
+	for (int32_t i = 0; i < n; i++)
+		if (in->parent[i] >= 0)
+			t->child[fill[in->parent[i]]++] = i;
+	free(fill);
+}
+
+/* Does distributor i meet rank r's own requirements in this period (SPEC 6.3, 11.15-17)? */
+static int meets(const engine_input *in, const tree *t, const engine_result *res, const uint8_t *best,
+		 int32_t i, int r)
+{
+	const plan_rank *k = &in->p->ranks[r];
+	if (k->has_pv && in->pv[i] < k->pv)
+		return 0;
+	if (k->has_gv) {
+		if (k->has_max_leg_share) {
+			/* PV + sum(min(GV(leg), s x gv)) >= gv, exactly: all in millionths */
+			__int128 cap = (__int128)k->max_leg_share * k->gv;
+			__int128 sum = (__int128)in->pv[i] * RATE_SCALE;
+			for (int32_t c = t->start[i]; c < t->start[i + 1]; c++) {
+				__int128 leg = (__int128)res[t->child[c]].gv * RATE_SCALE;
+				sum += leg < cap ? leg : cap;
+			}
+			if (sum < (__int128)k->gv * RATE_SCALE)
+				return 0;
+		} else if (res[i].gv < k->gv) {
+			return 0;
+		}
+	}
+	if (k->has_legs) {
+		int legs = 0;
+		for (int32_t c = t->start[i]; c < t->start[i + 1]; c++)
+			legs += best[t->child[c]] >= k->legs_min_rank;
+		if (legs < k->legs_count)
+			return 0;
+	}
+	if (k->has_active_recruits) {
+		int act = 0;
+		for (int32_t c = t->start[i]; c < t->start[i + 1]; c++)
+			act += res[t->child[c]].active;
+		if (act < k->active_recruits)
+			return 0;
+	}
+	return 1;
+}
+
+/* Paid-as: the highest rank r with q >= r in each of the last r.periods periods (SPEC 6.3). */
+static int paid_as(const engine_input *in, int32_t i, int q)
+{
+	for (int r = q; r > 0; r--) {
+		int need = in->p->ranks[r].periods;
+		int ok = 1;
+		for (int k = 0; k < need - 1 && ok; k++) {
+			int prev = k < in->history ? in->q_history[(size_t)i * (size_t)in->history + (size_t)k] : 0;
+			ok = prev >= r;
+		}
+		if (ok)
+			return r;
+	}
+	return 0;
+}
+
+static int add(int64_t *acc, int64_t v, pd_err *err)
+{
+	if (money_add(*acc, v, acc) < 0)
+		return pd_errf(err, "engine: an amount overflowed");
+	return 0;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	const engine_line *x = a, *y = b;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->fee != y->fee)
+		return x->fee < y->fee ? -1 : 1;
+	if (x->rate != y->rate)
+		return x->rate < y->rate ? -1 : 1;
+	return 0;
+}
+
+static int check_input(const engine_input *in, pd_err *err)
+{
+	if (in->n < 0 || !in->p || in->p->n_ranks == 0 || in->p->n_ranks > 255)
+		return pd_errf(err, "engine: invalid input");
+	if (in->history < 0 || (in->history > 0 && !in->q_history))
+		return pd_errf(err, "engine: invalid rank history");
+	for (int32_t i = 0; i < in->n; i++)
+		if (in->parent[i] < -1 || in->parent[i] >= i)
+			return pd_errf(err, "engine: distributor %d comes before its sponsor %d", i, in->parent[i]);
+	for (size_t k = 0; k < in->n_clawbacks; k++) {
+		const engine_clawback *c = &in->clawbacks[k];
+		if (c->recipient < 0 || c->recipient >= in->n || c->source < -1 || c->source >= in->n)
+			return pd_errf(err, "engine: clawback %zu names a distributor out of range", k);
+	}
+	return 0;
+}
+
+int engine_run(const engine_input *in, engine_output *out, pd_err *err)
+{
+	memset(out, 0, sizeof *out);
+	if (check_input(in, err) < 0)
+		return -1;
+	const plan *p = in->p;
+	int32_t n = in->n;
+	engine_result *res = xcalloc((size_t)(n ? n : 1), sizeof *res);
+	uint8_t *best = xcalloc((size_t)(n ? n : 1), 1); /* highest paid-as anywhere in i's subtree */
+	int32_t *up = xmalloc((size_t)(n ? n : 1) * sizeof *up);
+	tree t;
+	build_tree(in, &t);
+	lines_buf lb = {0};
+	int rc = -1;
+
+	/* 1. volumes: activity and GV (inactive and terminated downline included) */
+	for (int32_t i = 0; i < n; i++) {
+		res[i].active = !in->terminated[i] && in->pv[i] >= p->activity_min_pv;
+		res[i].gv = in->pv[i];
+	}
+	for (int32_t i = n - 1; i >= 0; i--)
+		if (in->parent[i] >= 0 && add(&res[in->parent[i]].gv, res[i].gv, err) < 0)
+			goto out;
+
+	/* 2. ranks, bottom-up: children (higher indexes) are settled first */
+	for (int32_t i = n - 1; i >= 0; i--) {
+		engine_result *r = &res[i];
+		if (in->terminated[i]) {
+			/* SPEC 11.8: first rank, title frozen */
+			r->qualified = r->paid_as = 0;
+			r->title = in->title[i];
+		} else {
+			int q = 0;
+			for (int k = (int)p->n_ranks - 1; k > 0 && !q; k--)
+				if (meets(in, &t, res, best, i, k))
+					q = k;
+			r->qualified = (uint8_t)q;
+			r->paid_as = (uint8_t)paid_as(in, i, q);
+			r->title = r->paid_as > in->title[i] ? r->paid_as : in->title[i];
+		}
+		uint8_t b = r->paid_as;
+		for (int32_t c = t.start[i]; c < t.start[i + 1]; c++)
+			if (best[t.child[c]] > b)
+				b = best[t.child[c]];
+		best[i] = b;
+	}
+
+	/* 3a. retail on own CV, active or not, unless terminated (SPEC 11.13) */
+	if (p->has_retail && p->retail_rate > 0)
+		for (int32_t i = 0; i < n; i++) {
+			if (in->terminated[i] || in->cv[i] == 0)
+				continue;
+			engine_line l = make_line(i, LINE_RETAIL);
+			l.source = i;
+			l.base = in->cv[i];
+			l.rate = p->retail_rate;
+			if (money_apply_rate(l.base, l.rate, &l.amount) < 0) {
+				pd_errf(err, "engine: retail amount overflow");
+				goto out;
+			}
+			push(&lb, &l);
+		}
+
+	/* 3b. unilevel (SPEC 6.4, 11.18). up[i]: the nearest upline that may take
+	 * a level: with dynamic compression the nearest active one (inactive and
+	 * terminated uplines are passed over), with none simply the sponsor. */
+	if (p->has_unilevel && p->unilevel_max_levels > 0) {
+		for (int32_t i = 0; i < n; i++) {
+			int32_t par = in->parent[i];
+			if (!p->unilevel_dynamic || par < 0 || res[par].active)
+				up[i] = par;
+			else
+				up[i] = up[par];
+		}
+		for (int32_t s = 0; s < n; s++) {
+			if (in->cv[s] == 0)
+				continue;
+			int32_t a = up[s];
+			for (int k = 1; k <= p->unilevel_max_levels && a >= 0; k++, a = up[a]) {
+				if (!res[a].active)
+					continue; /* none: an inactive upline uses the level and earns nothing */
+				int64_t rate = plan_unilevel_rate(p, res[a].paid_as, k);
+				if (rate <= 0)
+					continue;
+				engine_line l = make_line(a, LINE_UNILEVEL);
+				l.level = k;
+				l.source = s;
+				l.base = in->cv[s];
+				l.rate = rate;
+				if (money_apply_rate(l.base, l.rate, &l.amount) < 0) {
+					pd_errf(err, "engine: unilevel amount overflow");
+					goto out;
+				}
+				push(&lb, &l);
+			}
+		}
+	}
+
+	/* 3c. rank advancement: every rank passed when the title rises, once (SPEC 11.14) */
+	if (p->has_rank_advancement)
+		for (int32_t i = 0; i < n; i++)
+			for (int r = in->title[i] + 1; r <= res[i].title; r++) {
+				if (p->advancement_bonus[r] <= 0)
+					continue;
+				engine_line l = make_line(i, LINE_RANK_ADVANCEMENT);
+				l.rank = r;
+				l.amount = p->advancement_bonus[r];
+				push(&lb, &l);
+			}
+
+	int64_t total = 0;
+	for (size_t k = 0; k < lb.n; k++)
+		if (add(&res[lb.v[k].recipient].commissions, lb.v[k].amount, err) < 0 ||
+		    add(&total, lb.v[k].amount, err) < 0)
+			goto out;
+
+	/* 4. the cap (SPEC 11.2): each statement gets sum(floor(line x limit / total)) - sum(line) */
+	out->cap_limit = -1;
+	if (p->has_cap) {
+		int64_t limit;
+		if (money_floor_div((__int128)p->cap_payout_ratio * in->net_sales, RATE_SCALE, &limit) < 0) {
+			pd_errf(err, "engine: cap overflow");
+			goto out;
+		}
+		if (limit < 0)
+			limit = 0;
+		out->cap_limit = limit;
+		if (total > limit) {
+			size_t ncomm = lb.n;
+			for (size_t k = 0; k < ncomm; k++) {
+				int64_t scaled;
+				if (money_floor_div((__int128)lb.v[k].amount * limit, total, &scaled) < 0) {
+					pd_errf(err, "engine: cap overflow");
+					goto out;
+				}
+				res[lb.v[k].recipient].cap_adjustment += scaled - lb.v[k].amount;
+			}
+			for (int32_t i = 0; i < n; i++)
+				if (res[i].cap_adjustment != 0) {
+					engine_line l = make_line(i, LINE_CAP_ADJUSTMENT);
+					l.amount = res[i].cap_adjustment;
+					push(&lb, &l);
+				}
+		}
+	}
+
+	/* 5. clawbacks: not capped, reach terminated distributors too (SPEC 11.4, 11.8) */
+	for (size_t k = 0; k < in->n_clawbacks; k++) {
+		const engine_clawback *c = &in->clawbacks[k];
+		if (c->base == 0 || c->rate <= 0)
+			continue;
+		engine_line l = make_line(c->recipient, LINE_CLAWBACK);
+		l.level = c->level;
+		l.source = c->source;
+		l.base = c->base;
+		l.rate = c->rate;
+		int64_t a;
+		if (money_apply_rate(c->base, c->rate, &a) < 0) {
+			pd_errf(err, "engine: clawback overflow");
+			goto out;
+		}
+		l.amount = -a;
+		push(&lb, &l);
+		if (add(&res[c->recipient].clawbacks, l.amount, err) < 0)
+			goto out;
+	}
+
+	/* 6. fees, once a period, to the earning and not terminated (SPEC 11.5) */
+	for (int32_t i = 0; i < n; i++) {
+		if (in->terminated[i] || res[i].commissions + res[i].cap_adjustment <= 0)
+			continue;
+		for (size_t f = 0; f < p->n_fees; f++) {
+			engine_line l = make_line(i, LINE_FEE);
+			l.fee = (int32_t)f;
+			l.amount = -p->fees[f].amount;
+			push(&lb, &l);
+			if (add(&res[i].fees, l.amount, err) < 0)
+				goto out;
+		}
+	}
+
+	/* 7. carry_in, payable, min_payout (SPEC 6.6, 11.6) */
+	for (int32_t i = 0; i < n; i++) {
+		engine_result *r = &res[i];
+		r->carried_in = in->carried_in[i];
+		if (r->carried_in != 0) {
+			engine_line l = make_line(i, LINE_CARRY_IN);
+			l.amount = r->carried_in;
+			push(&lb, &l);
+		}
+		r->payable = r->commissions;
+		if (add(&r->payable, r->cap_adjustment, err) < 0 || add(&r->payable, r->clawbacks, err) < 0 ||
+		    add(&r->payable, r->fees, err) < 0 || add(&r->payable, r->carried_in, err) < 0)
+			goto out;
+		if (r->payable >= p->min_payout) {
+			r->paid = r->payable;
+			r->carried_out = 0;
+		} else {
+			r->paid = 0;
+			r->carried_out = r->payable;
+		}
+		int64_t *tot[] = {&out->total_commissions, &out->total_cap_adjustment, &out->total_clawbacks,
+				  &out->total_fees, &out->total_carried_in, &out->total_payable, &out->total_paid,
+				  &out->total_carried_out};
+		int64_t val[] = {r->commissions, r->cap_adjustment, r->clawbacks, r->fees, r->carried_in,
+				 r->payable, r->paid, r->carried_out};
+		for (int k = 0; k < 8; k++)
+			if (add(tot[k], val[k], err) < 0)
+				goto out;
+	}
+
+	/* group lines by recipient (counting sort, stable), then order each statement */
+	out->first_line = xcalloc((size_t)n + 1, sizeof *out->first_line);
+	for (size_t k = 0; k < lb.n; k++)
+		out->first_line[lb.v[k].recipient + 1]++;
+	for (int32_t i = 0; i < n; i++) {
+		res[i].n_lines = out->first_line[i + 1];
+		out->first_line[i + 1] += out->first_line[i];
+	}
+	out->lines = xmalloc((lb.n ? lb.n : 1) * sizeof *out->lines);
+	uint32_t *fill = xmalloc((size_t)(n ? n : 1) * sizeof *fill);
+	memcpy(fill, out->first_line, (size_t)n * sizeof *fill);
+	for (size_t k = 0; k < lb.n; k++)
+		out->lines[fill[lb.v[k].recipient]++] = lb.v[k];
+	free(fill);
+	for (int32_t i = 0; i < n; i++)
+		if (res[i].n_lines > 1)
+			qsort(out->lines + out->first_line[i], res[i].n_lines, sizeof *out->lines, cmp_line);
+	out->n_lines = lb.n;
+	out->res = res;
+	res = NULL;
+	rc = 0;
+out:
+	free(lb.v);
+	free(res);
+	free(best);
+	free(up);
+	free(t.start);
+	free(t.child);
+	if (rc < 0)
+		engine_output_free(out);
+	return rc;
+}
+
+void engine_output_free(engine_output *out)
+{
+	free(out->res);
+	free(out->lines);
+	free(out->first_line);
+	memset(out, 0, sizeof *out);
+}
