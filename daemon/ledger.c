@@ -70,10 +70,45 @@ static const char schema_v1[] =
 	"CREATE TABLE periods(period INTEGER PRIMARY KEY, name TEXT NOT NULL, closed_at TEXT NOT NULL);\n"
 	"CREATE TABLE audit(seq INTEGER PRIMARY KEY, line TEXT NOT NULL, hash TEXT NOT NULL);\n";
 
+/*
+ * Version 2: what a period close keeps. Ranks are stored by their ids (a plan
+ * may rename or add ranks later; indices would be reinterpreted), the plan a
+ * period was closed with is kept whole (plans) so its statements can be made
+ * again byte for byte, and the results of every distributor who has anything
+ * to carry (a rank, a title, a balance, a line) are kept per period.
+ */
+static const char schema_v2[] =
+	"ALTER TABLE periods ADD COLUMN plan_sha256 TEXT;\n"
+	"ALTER TABLE periods ADD COLUMN net_sales INTEGER;\n"
+	"CREATE TABLE plans(sha256 TEXT PRIMARY KEY, text BLOB NOT NULL) WITHOUT ROWID;\n"
+	"CREATE TABLE period_results(period INTEGER NOT NULL, distributor_id TEXT NOT NULL,\n"
+	"  qualified TEXT NOT NULL, paid_as TEXT NOT NULL, title TEXT NOT NULL,\n"
+	"  active INTEGER NOT NULL, terminated INTEGER NOT NULL, pv INTEGER NOT NULL, gv INTEGER NOT NULL,\n"
+	"  commissions INTEGER NOT NULL, cap_adjustment INTEGER NOT NULL, clawbacks INTEGER NOT NULL,\n"
+	"  fees INTEGER NOT NULL, carried_in INTEGER NOT NULL, payable INTEGER NOT NULL,\n"
+	"  paid INTEGER NOT NULL, carried_out INTEGER NOT NULL, name TEXT, iban TEXT,\n"
+	"  PRIMARY KEY (period, distributor_id)) WITHOUT ROWID;\n"
+	"CREATE TABLE period_lines(period INTEGER NOT NULL, recipient TEXT NOT NULL, seq INTEGER NOT NULL,\n"
+	"  type TEXT NOT NULL, level INTEGER, source TEXT, base INTEGER NOT NULL, rate INTEGER NOT NULL,\n"
+	"  rank TEXT, name TEXT, amount INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (period, recipient, seq)) WITHOUT ROWID;\n"
+	/* clawbacks look up what a source's sales paid in a closed period */
+	"CREATE INDEX period_lines_by_source ON period_lines(period, source) WHERE type IN ('retail', 'unilevel');\n";
+
 /* migrations[v] takes a ledger from version v to v + 1 */
 static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
+
+_Static_assert(sizeof migrations / sizeof *migrations == LEDGER_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+const char *ledger_migration_sql(int from_version)
+{
+	int n = (int)(sizeof migrations / sizeof *migrations);
+	return from_version >= 0 && from_version < n ? migrations[from_version] : NULL;
+}
 
 int ledger_exec(ledger *l, const char *sql, pd_err *err)
 {

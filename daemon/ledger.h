@@ -23,7 +23,7 @@
 #include "err.h"
 #include "plan.h"
 
-#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_SCHEMA_VERSION 2
 /* earliest open period when nothing has been closed yet: every period is open */
 #define LEDGER_NO_CLOSE INT32_MIN
 
@@ -34,6 +34,9 @@
 #define SALE_TO_DISTRIBUTOR 8  /* customer_type distributor (else retail) */
 
 typedef struct ledger ledger;
+
+/* The SQL that migrates a ledger from version v to v + 1, or NULL (tests). */
+const char *ledger_migration_sql(int from_version);
 
 /* Opens (creating when missing) and migrates. The ledger is closed with ledger_close. */
 int ledger_open(const char *path, ledger **out, pd_err *err);

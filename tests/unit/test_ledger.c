@@ -84,6 +84,51 @@ static void test_migrates_empty_to_current(void **state)
 	assert_int_equal(user_version_of(db), LEDGER_SCHEMA_VERSION);
 }
 
+/* Every migration, one at a time: a ledger left at version v by an older
+ * build, holding data, is migrated by ledger_open to the current version
+ * with its data intact (version 1 -> 2 adds the tables of the close). */
+static void test_each_migration_keeps_data(void **state)
+{
+	(void)state;
+	for (int from = 1; from < LEDGER_SCHEMA_VERSION; from++) {
+		char db[512], name[32];
+		snprintf(name, sizeof name, "m%d.db", from);
+		path(db, name);
+		sqlite3 *h;
+		assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+		for (int v = 0; v < from; v++)
+			assert_int_equal(sqlite3_exec(h, ledger_migration_sql(v), NULL, NULL, NULL), SQLITE_OK);
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", from);
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		/* a little of everything version 1 has */
+		assert_int_equal(sqlite3_exec(h,
+			"INSERT INTO meta VALUES('currency', 'EUR');"
+			"INSERT INTO distributors VALUES('A1', NULL, 'Anna', 20000, 'DE', NULL, 'DE89', NULL, 0, NULL, NULL, 1, 1);"
+			"INSERT INTO sales VALUES('S1', 'A1', 20760, 8000, 16000, 6400, 24322, 1, NULL, 'promo', 2000000, 1000000, 42, 2, 2);"
+			"INSERT INTO periods VALUES(24321, '2026-10', '2026-11-03T00:00:00Z');"
+			"INSERT INTO audit VALUES(1, '{}', 'abc');", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(h);
+
+		ledger *l = NULL;
+		pd_err err;
+		assert_int_equal(ledger_open(db, &l, &err), 0);
+		assert_int_equal(ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
+		sqlite3_stmt *st;
+		assert_int_equal(ledger_prepare(l, "SELECT s.amount, s.pv, d.name, p.name, p.plan_sha256 FROM sales s"
+						   " JOIN distributors d ON d.id = s.distributor_id, periods p", &st, &err), 0);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int64(st, 0), 8000);
+		assert_int_equal(sqlite3_column_int64(st, 1), 16000);
+		assert_string_equal((const char *)sqlite3_column_text(st, 2), "Anna");
+		assert_string_equal((const char *)sqlite3_column_text(st, 3), "2026-10");
+		assert_int_equal(sqlite3_column_type(st, 4), SQLITE_NULL); /* closed before plans were kept */
+		sqlite3_finalize(st);
+		assert_int_equal(ledger_exec(l, "SELECT * FROM period_results, period_lines, plans LIMIT 0", &err), 0);
+		ledger_close(l);
+	}
+}
+
 /* A ledger written by a newer build is refused, never reinterpreted. */
 static void test_refuses_newer_schema(void **state)
 {
@@ -226,6 +271,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrates_empty_to_current, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each_migration_keeps_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_sync_repairs, setup, teardown),
