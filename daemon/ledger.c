@@ -80,6 +80,7 @@ static const char schema_v1[] =
 static const char schema_v2[] =
 	"ALTER TABLE periods ADD COLUMN plan_sha256 TEXT;\n"
 	"ALTER TABLE periods ADD COLUMN net_sales INTEGER;\n"
+	"ALTER TABLE periods ADD COLUMN manifest_sha256 TEXT;\n"
 	"CREATE TABLE plans(sha256 TEXT PRIMARY KEY, text BLOB NOT NULL) WITHOUT ROWID;\n"
 	"CREATE TABLE period_results(period INTEGER NOT NULL, distributor_id TEXT NOT NULL,\n"
 	"  qualified TEXT NOT NULL, paid_as TEXT NOT NULL, title TEXT NOT NULL,\n"

@@ -13,7 +13,12 @@
 #include "common.h"
 #include "ledger.h"
 #include "log.h"
+#include "close.h"
+#include "dates.h"
+#include "money.h"
 #include "status.h"
+
+#include <time.h>
 
 static void usage(FILE *f)
 {
@@ -23,7 +28,13 @@ static void usage(FILE *f)
 		"  status              periods, files, distributors, sales per open period,\n"
 		"                      unattributed sales, last close, plan in force\n"
 		"  rules check [PLAN]  validate a plan file (default: the config's plan)\n"
-		"  audit verify        check the audit log's hash chain\n\n"
+		"  audit verify        check the audit log's hash chain\n"
+		"  close PERIOD [--dry-run] [--force]\n"
+		"                      close every open period up to PERIOD (2026-11, 2026-W45)\n"
+		"  close --due [--dry-run] [--force]\n"
+		"                      close every period whose end plus the grace has passed\n"
+		"  statement DISTRIBUTOR [PERIOD]\n"
+		"                      print a statement (default: the last closed period)\n\n"
 		"Options:\n"
 		"  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
 		"  -h, --help          this help\n"
@@ -158,6 +169,176 @@ static int cmd_audit_verify(const char *cfgpath)
 	return exit_code;
 }
 
+static int cmd_close(const char *cfgpath, int argc, char **argv)
+{
+	int due = 0;
+	const char *period = NULL;
+	close_opts o = {0};
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--due") == 0)
+			due = 1;
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			o.dry_run = 1;
+		else if (strcmp(argv[i], "--force") == 0)
+			o.force = 1;
+		else if (argv[i][0] != '-' && !period)
+			period = argv[i];
+		else {
+			fprintf(stderr, "payoutctl: close: unexpected \"%s\"\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (due == (period != NULL)) {
+		fprintf(stderr, "payoutctl: close needs a PERIOD or --due\n");
+		return EXIT_USAGE;
+	}
+	config *cfg = common_load_config(cfgpath);
+	if (!cfg)
+		return EXIT_INVALID;
+	char sha[65];
+	plan *p = common_load_plan(cfg->plan, sha);
+	ledger *l = NULL;
+	pd_err err = {""};
+	int rc = EXIT_FAILURE_;
+	if (!p) {
+		rc = EXIT_INVALID;
+		goto out;
+	}
+	if (dates_set_timezone(p->timezone, &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		rc = EXIT_INVALID;
+		goto out;
+	}
+	int32_t target;
+	if (period && period_parse(p->period, period, &target) < 0) {
+		fprintf(stderr, "payoutctl: close: \"%s\" is not a %s period (like %s)\n", period,
+			period_kind_name(p->period), p->period == PERIOD_WEEKLY ? "2026-W45" : "2026-11");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (ledger_open(cfg->database, &l, &err) < 0 || ledger_bind_plan(l, p, &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	if (due)
+		target = close_due_period(cfg, p, (int64_t)time(NULL));
+	char msg[256];
+	int r = close_periods(cfg, p, cfg->plan, sha, l, target, &o, msg, sizeof msg, &err);
+	if (r == CLOSE_DONE || r == CLOSE_NOTHING) {
+		if (due && r == CLOSE_NOTHING)
+			printf("nothing is due\n");
+		else
+			printf("%s\n", msg);
+		rc = EXIT_OK;
+	} else if (r == CLOSE_REFUSED) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		rc = EXIT_REFUSED;
+	} else {
+		log_msg(LOG_ERR, "close failed: %s", err.msg);
+	}
+out:
+	ledger_close(l);
+	plan_free(p);
+	config_free(cfg);
+	return rc;
+}
+
+static void print_money(const char *label, int64_t v, const char *cur)
+{
+	char b[32];
+	money_format(v, 2, b);
+	printf("  %-16s %14s %s\n", label, b, cur);
+}
+
+static int cmd_statement(const char *cfgpath, const char *dist, const char *period)
+{
+	config *cfg = common_load_config(cfgpath);
+	if (!cfg)
+		return EXIT_INVALID;
+	ledger *l = NULL;
+	pd_err err;
+	int rc = EXIT_FAILURE_;
+	sqlite3_stmt *st = NULL;
+	char cur[8] = "";
+	if (ledger_open_readonly(cfg->database, &l, &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	if (ledger_prepare(l, "SELECT value FROM meta WHERE key = 'currency'", &st, &err) == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(cur, sizeof cur, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (ledger_prepare(l,
+		"SELECT r.period, p.name, r.name, r.paid_as, r.title, r.active, r.pv, r.gv, r.commissions,"
+		" r.cap_adjustment, r.clawbacks, r.fees, r.carried_in, r.payable, r.paid, r.carried_out"
+		" FROM period_results r JOIN periods p ON p.period = r.period"
+		" WHERE r.distributor_id = ?1 AND (?2 IS NULL OR p.name = ?2) ORDER BY r.period DESC LIMIT 1",
+		&st, &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, dist, -1, SQLITE_STATIC);
+	if (period)
+		sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		log_msg(LOG_ERR, "no statement for %s%s%s", dist, period ? " in " : "", period ? period : "");
+		rc = EXIT_INVALID;
+		goto out;
+	}
+	int32_t P = sqlite3_column_int(st, 0);
+	char pv[32], gv[32];
+	money_format(sqlite3_column_int64(st, 6), 2, pv);
+	money_format(sqlite3_column_int64(st, 7), 2, gv);
+	printf("Statement %s — %s (%s)\n", (const char *)sqlite3_column_text(st, 1), dist,
+	       sqlite3_column_type(st, 2) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 2));
+	printf("  paid as %s, title %s, %s; PV %s, GV %s\n\n", (const char *)sqlite3_column_text(st, 3),
+	       (const char *)sqlite3_column_text(st, 4), sqlite3_column_int(st, 5) ? "active" : "inactive", pv, gv);
+	int64_t tot[8];
+	for (int k = 0; k < 8; k++)
+		tot[k] = sqlite3_column_int64(st, 8 + k);
+	sqlite3_finalize(st);
+	if (ledger_prepare(l, "SELECT type, level, source, base, rate, rank, name, amount FROM period_lines"
+			      " WHERE period = ? AND recipient = ? ORDER BY seq", &st, &err) < 0) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	sqlite3_bind_int(st, 1, P);
+	sqlite3_bind_text(st, 2, dist, -1, SQLITE_STATIC);
+	printf("  %-17s %5s %-12s %12s %8s %14s\n", "type", "level", "source", "base", "rate", "amount");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char base[32] = "", rate[32] = "", amount[32], lvl[16] = "";
+		if (sqlite3_column_int64(st, 3))
+			money_format(sqlite3_column_int64(st, 3), 2, base);
+		if (sqlite3_column_int64(st, 4))
+			money_format_rate(sqlite3_column_int64(st, 4), rate);
+		money_format(sqlite3_column_int64(st, 7), 2, amount);
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			snprintf(lvl, sizeof lvl, "%d", sqlite3_column_int(st, 1));
+		const char *extra = sqlite3_column_type(st, 5) != SQLITE_NULL ? (const char *)sqlite3_column_text(st, 5)
+				  : sqlite3_column_type(st, 6) != SQLITE_NULL ? (const char *)sqlite3_column_text(st, 6)
+				  : sqlite3_column_type(st, 2) != SQLITE_NULL ? (const char *)sqlite3_column_text(st, 2) : "";
+		printf("  %-17s %5s %-12s %12s %8s %14s\n", (const char *)sqlite3_column_text(st, 0), lvl, extra, base,
+		       rate, amount);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	printf("\n");
+	static const char *const labels[] = {"commissions", "cap adjustment", "clawbacks", "fees",
+					     "carried in", "payable", "paid", "carried out"};
+	for (int k = 0; k < 8; k++)
+		print_money(labels[k], tot[k], cur);
+	rc = EXIT_OK;
+out:
+	if (st)
+		sqlite3_finalize(st);
+	ledger_close(l);
+	config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cfgpath = CONFIG_DEFAULT_PATH;
@@ -184,6 +365,10 @@ int main(int argc, char **argv)
 		return cmd_rules_check(cfgpath, n == 3 ? a[2] : NULL);
 	if (n == 2 && strcmp(a[0], "audit") == 0 && strcmp(a[1], "verify") == 0)
 		return cmd_audit_verify(cfgpath);
+	if (n >= 2 && strcmp(a[0], "close") == 0)
+		return cmd_close(cfgpath, n - 1, a + 1);
+	if ((n == 2 || n == 3) && strcmp(a[0], "statement") == 0)
+		return cmd_statement(cfgpath, a[1], n == 3 ? a[2] : NULL);
 	if (n == 0)
 		fprintf(stderr, "payoutctl: a command is required\n");
 	else

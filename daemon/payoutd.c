@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "close.h"
 #include "common.h"
 #include "dates.h"
 #include "inbox.h"
@@ -279,6 +280,9 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err.msg);
 		goto out;
 	}
+	/* a close that committed but did not publish its folder is finished now */
+	if (close_recover(d.cfg, d.l, &err) < 0)
+		log_msg(LOG_ERR, "%s", err.msg);
 	json_t *m = json_object();
 	json_object_set_new(m, "version", json_string(PAYOUTD_VERSION));
 	json_object_set_new(m, "config", json_string(d.cfg->path));

@@ -1,0 +1,879 @@
+/*
+ * close.c - the period close. See close.h for the publication protocol and
+ * SPEC 11 for the rules; the arithmetic is all in rules/engine.c.
+ */
+#include "close.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "dates.h"
+#include "engine.h"
+#include "fsutil.h"
+#include "log.h"
+#include "money.h"
+#include "statement.h"
+
+/* ---- the distributors, in ledger (id) order and in tree order ------------------- */
+
+typedef struct dists {
+	int32_t n;
+	char **id, **name, **iban;   /* [n], sorted by id */
+	int32_t *sponsor;            /* [n] sorted index, or -1 */
+	int32_t *order;              /* tree position -> sorted index */
+	int32_t *pos;                /* sorted index -> tree position */
+} dists;
+
+static void dists_free(dists *d)
+{
+	for (int32_t i = 0; i < d->n; i++) {
+		free(d->id[i]);
+		free(d->name[i]);
+		free(d->iban[i]);
+	}
+	free(d->id);
+	free(d->name);
+	free(d->iban);
+	free(d->sponsor);
+	free(d->order);
+	free(d->pos);
+	memset(d, 0, sizeof *d);
+}
+
+static int cmp_id(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+/* Sorted index of id, or -1. */
+static int32_t find_id(const dists *d, const char *id)
+{
+	if (!id)
+		return -1;
+	char *const *hit = bsearch(id, d->id, (size_t)d->n, sizeof *d->id, cmp_id);
+	return hit ? (int32_t)(hit - d->id) : -1;
+}
+
+static char *col_dup(sqlite3_stmt *st, int c)
+{
+	return sqlite3_column_type(st, c) == SQLITE_NULL ? NULL : xstrdup((const char *)sqlite3_column_text(st, c));
+}
+
+/*
+ * Loads the tree as known now (SPEC 11.19) and orders it so that every
+ * sponsor comes before its recruits: breadth-first from the roots, children
+ * in id order, so the order depends on the ledger's contents only.
+ */
+static int load_dists(ledger *l, dists *d, pd_err *err)
+{
+	memset(d, 0, sizeof *d);
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "SELECT count(*) FROM distributors", &st, err) < 0)
+		return -1;
+	sqlite3_step(st);
+	int64_t count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (count >= INT32_MAX / 2)
+		return pd_errf(err, "too many distributors");
+	size_t n = (size_t)count;
+	d->id = xcalloc(n + 1, sizeof *d->id);
+	d->name = xcalloc(n + 1, sizeof *d->name);
+	d->iban = xcalloc(n + 1, sizeof *d->iban);
+	char **sponsor_id = xcalloc(n + 1, sizeof *sponsor_id);
+	if (ledger_prepare(l, "SELECT id, sponsor_id, name, iban FROM distributors ORDER BY id", &st, err) < 0) {
+		free(sponsor_id);
+		return -1;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (size_t)d->n < n) {
+		d->id[d->n] = col_dup(st, 0);
+		sponsor_id[d->n] = col_dup(st, 1);
+		d->name[d->n] = col_dup(st, 2);
+		d->iban[d->n] = col_dup(st, 3);
+		d->n++;
+	}
+	sqlite3_finalize(st);
+	d->sponsor = xmalloc((n + 1) * sizeof *d->sponsor);
+	for (int32_t i = 0; i < d->n; i++) {
+		d->sponsor[i] = find_id(d, sponsor_id[i]);
+		free(sponsor_id[i]);
+	}
+	free(sponsor_id);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return pd_errf(err, "ledger: reading distributors: %s", sqlite3_errmsg(ledger_db(l)));
+
+	/* children in id order (CSR), then breadth-first from the roots */
+	int32_t *start = xcalloc(n + 2, sizeof *start), *kids = xmalloc((n + 1) * sizeof *kids);
+	for (int32_t i = 0; i < d->n; i++)
+		if (d->sponsor[i] >= 0)
+			start[d->sponsor[i] + 1]++;
+	for (int32_t i = 0; i < d->n; i++)
+		start[i + 1] += start[i];
+	int32_t *fill = xmalloc((n + 1) * sizeof *fill);
+	memcpy(fill, start, (n + 1) * sizeof *fill);
+	for (int32_t i = 0; i < d->n; i++)
+		if (d->sponsor[i] >= 0)
+			kids[fill[d->sponsor[i]]++] = i;
+	free(fill);
+	d->order = xmalloc((n + 1) * sizeof *d->order);
+	d->pos = xmalloc((n + 1) * sizeof *d->pos);
+	int32_t head = 0, tail = 0;
+	for (int32_t i = 0; i < d->n; i++)
+		if (d->sponsor[i] < 0)
+			d->order[tail++] = i;
+	while (head < tail) {
+		int32_t v = d->order[head++];
+		for (int32_t k = start[v]; k < start[v + 1]; k++)
+			d->order[tail++] = kids[k];
+	}
+	free(start);
+	free(kids);
+	if (tail != d->n)
+		return pd_errf(err, "the sponsor tree has a cycle (%d of %d distributors reached from the roots)", tail, d->n);
+	for (int32_t k = 0; k < d->n; k++)
+		d->pos[d->order[k]] = k;
+	return 0;
+}
+
+/* ---- one period ------------------------------------------------------------------- */
+
+typedef struct period_data {
+	int32_t n;
+	int32_t *parent;
+	int64_t *pv, *cv;
+	uint8_t *terminated, *q_history, *title;
+	int64_t *carried_in;
+	int history;
+	int64_t net_sales;
+	engine_clawback *claw;
+	size_t n_claw, cap_claw;
+	const char **ids, **names, **ibans; /* tree order; point into dists */
+} period_data;
+
+static void period_data_free(period_data *pd)
+{
+	free(pd->parent);
+	free(pd->pv);
+	free(pd->cv);
+	free(pd->terminated);
+	free(pd->q_history);
+	free(pd->title);
+	free(pd->carried_in);
+	free(pd->claw);
+	free(pd->ids);
+	free(pd->names);
+	free(pd->ibans);
+	memset(pd, 0, sizeof *pd);
+}
+
+static int rank_index(const plan *p, const char *id)
+{
+	for (size_t r = 0; id && r < p->n_ranks; r++)
+		if (strcmp(p->ranks[r].id, id) == 0)
+			return (int)r;
+	return 0; /* a rank the plan no longer has counts as the first rank */
+}
+
+static int sql_err(ledger *l, pd_err *err, const char *what)
+{
+	return pd_errf(err, "ledger: %s: %s", what, sqlite3_errmsg(ledger_db(l)));
+}
+
+static int cmp_claw(const void *a, const void *b)
+{
+	const engine_clawback *x = a, *y = b;
+	if (x->recipient != y->recipient)
+		return x->recipient < y->recipient ? -1 : 1;
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	if (x->rate != y->rate)
+		return x->rate < y->rate ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Clawbacks booked into P (SPEC 6.7, 11.4): a refund of a sale booked into a
+ * closed period Q reverses, at their original rates, the retail and unilevel
+ * lines that the sale's source earned its recipients in Q; aggregated per
+ * (recipient, level, source, rate), base = the refunded CV (positive).
+ */
+static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd, pd_err *err)
+{
+	sqlite3_stmt *refunds, *orig;
+	if (ledger_prepare(l,
+		"SELECT r.distributor_id, r.cv, o.booked_period FROM sales r JOIN sales o ON o.sale_id = r.refund_of"
+		" WHERE r.refund_of IS NOT NULL AND r.booked_period = ? AND r.flags & 5 = 5", &refunds, err) < 0)
+		return -1;
+	if (ledger_prepare(l,
+		"SELECT recipient, level, rate FROM period_lines WHERE period = ? AND source = ?"
+		" AND type IN ('retail', 'unilevel')", &orig, err) < 0) {
+		sqlite3_finalize(refunds);
+		return -1;
+	}
+	sqlite3_bind_int(refunds, 1, P);
+	int rc = 0, step;
+	while ((step = sqlite3_step(refunds)) == SQLITE_ROW) {
+		const char *src = (const char *)sqlite3_column_text(refunds, 0);
+		int64_t base = -sqlite3_column_int64(refunds, 1);
+		int32_t s = find_id(d, src);
+		if (s < 0 || base <= 0)
+			continue;
+		sqlite3_reset(orig);
+		sqlite3_bind_int(orig, 1, sqlite3_column_int(refunds, 2));
+		sqlite3_bind_text(orig, 2, src, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(orig) == SQLITE_ROW) {
+			int32_t rcpt = find_id(d, (const char *)sqlite3_column_text(orig, 0));
+			if (rcpt < 0)
+				continue;
+			if (pd->n_claw == pd->cap_claw) {
+				pd->cap_claw = pd->cap_claw ? pd->cap_claw * 2 : 64;
+				pd->claw = xrealloc(pd->claw, pd->cap_claw * sizeof *pd->claw);
+			}
+			engine_clawback *c = &pd->claw[pd->n_claw++];
+			c->recipient = d->pos[rcpt];
+			c->level = sqlite3_column_type(orig, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(orig, 1);
+			c->source = d->pos[s];
+			c->rate = sqlite3_column_int64(orig, 2);
+			c->base = base;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = sql_err(l, err, "reading refunds");
+	sqlite3_finalize(refunds);
+	sqlite3_finalize(orig);
+	if (rc < 0 || pd->n_claw == 0)
+		return rc;
+	/* aggregate equal keys */
+	qsort(pd->claw, pd->n_claw, sizeof *pd->claw, cmp_claw);
+	size_t w = 0;
+	for (size_t k = 0; k < pd->n_claw; k++) {
+		if (w && cmp_claw(&pd->claw[w - 1], &pd->claw[k]) == 0) {
+			if (money_add(pd->claw[w - 1].base, pd->claw[k].base, &pd->claw[w - 1].base) < 0)
+				return pd_errf(err, "clawback overflow");
+		} else {
+			pd->claw[w++] = pd->claw[k];
+		}
+	}
+	pd->n_claw = w;
+	return 0;
+}
+
+static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, period_data *pd, pd_err *err)
+{
+	memset(pd, 0, sizeof *pd);
+	int32_t n = d->n;
+	size_t sz = (size_t)(n ? n : 1);
+	pd->n = n;
+	pd->parent = xmalloc(sz * sizeof *pd->parent);
+	pd->pv = xcalloc(sz, sizeof *pd->pv);
+	pd->cv = xcalloc(sz, sizeof *pd->cv);
+	pd->terminated = xcalloc(sz, 1);
+	pd->title = xcalloc(sz, 1);
+	pd->carried_in = xcalloc(sz, sizeof *pd->carried_in);
+	pd->history = engine_max_periods(p) - 1;
+	pd->q_history = xcalloc(sz * (size_t)(pd->history ? pd->history : 1), 1);
+	pd->ids = xmalloc(sz * sizeof *pd->ids);
+	pd->names = xmalloc(sz * sizeof *pd->names);
+	pd->ibans = xmalloc(sz * sizeof *pd->ibans);
+	for (int32_t k = 0; k < n; k++) {
+		int32_t i = d->order[k];
+		pd->parent[k] = d->sponsor[i] >= 0 ? d->pos[d->sponsor[i]] : -1;
+		pd->ids[k] = d->id[i];
+		pd->names[k] = d->name[i];
+		pd->ibans[k] = d->iban[i];
+	}
+	sqlite3_stmt *st;
+	int step;
+
+	/* terminations: the last status row from a period up to P (SPEC 11.8) */
+	if (ledger_prepare(l, "SELECT distributor_id, terminated FROM distributor_status WHERE from_period <= ?"
+			      " ORDER BY seq", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, P);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
+		if (i >= 0)
+			pd->terminated[d->pos[i]] = (uint8_t)sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return sql_err(l, err, "reading terminations");
+
+	/* volumes and net sales: attributed sales booked into P, not clawbacks (SPEC 6.2, 11.3) */
+	if (ledger_prepare(l, "SELECT distributor_id, pv, cv, amount FROM sales WHERE booked_period = ? AND flags & 5 = 1",
+			   &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, P);
+	const char *last = NULL;
+	int32_t lasti = -1;
+	char lastbuf[80] = "";
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (!last || strcmp(id, lastbuf) != 0) { /* rows of one distributor often come together */
+			lasti = find_id(d, id);
+			snprintf(lastbuf, sizeof lastbuf, "%s", id);
+			last = lastbuf;
+		}
+		if (lasti < 0)
+			continue;
+		int32_t k = d->pos[lasti];
+		if (money_add(pd->pv[k], sqlite3_column_int64(st, 1), &pd->pv[k]) < 0 ||
+		    money_add(pd->cv[k], sqlite3_column_int64(st, 2), &pd->cv[k]) < 0 ||
+		    money_add(pd->net_sales, sqlite3_column_int64(st, 3), &pd->net_sales) < 0) {
+			sqlite3_finalize(st);
+			return pd_errf(err, "volume overflow in period %d", P);
+		}
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return sql_err(l, err, "reading sales");
+
+	/* rank history, titles and balances from the periods before */
+	if (ledger_prepare(l, "SELECT distributor_id, qualified, title, carried_out FROM period_results WHERE period = ?",
+			   &st, err) < 0)
+		return -1;
+	for (int k = 0; k < (pd->history > 0 ? pd->history : 1); k++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, P - 1 - k);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
+			if (i < 0)
+				continue;
+			size_t t = (size_t)d->pos[i];
+			if (k < pd->history)
+				pd->q_history[t * (size_t)pd->history + (size_t)k] =
+					(uint8_t)rank_index(p, (const char *)sqlite3_column_text(st, 1));
+			if (k == 0) {
+				pd->title[t] = (uint8_t)rank_index(p, (const char *)sqlite3_column_text(st, 2));
+				pd->carried_in[t] = sqlite3_column_int64(st, 3);
+			}
+		}
+		if (step != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return sql_err(l, err, "reading earlier results");
+		}
+	}
+	sqlite3_finalize(st);
+	return load_clawbacks(l, d, P, pd, err);
+}
+
+/* ---- writing a period's folder ------------------------------------------------------ */
+
+static int write_all(int dirfd, const char *name, const char *buf, size_t len, pd_err *err)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return pd_errf(err, "cannot create %s: %s", name, strerror(errno));
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = errno;
+			close(fd);
+			return pd_errf(err, "cannot write %s: %s", name, strerror(e));
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0)
+		return pd_errf(err, "cannot write %s: %s", name, strerror(errno));
+	return 0;
+}
+
+static void sha256_hex(const char *buf, size_t len, char out[65])
+{
+	unsigned char d[32];
+	EVP_Digest(buf, len, d, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Removes a flat folder of ours (the statements temp folders have no subfolders). */
+static int remove_folder(const char *path, pd_err *err)
+{
+	DIR *dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? 0 : pd_errf(err, "cannot open %s: %s", path, strerror(errno));
+	struct dirent *e;
+	while ((e = readdir(dir)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && unlinkat(dirfd(dir), e->d_name, 0) < 0) {
+			int er = errno;
+			closedir(dir);
+			return pd_errf(err, "cannot remove %s/%s: %s", path, e->d_name, strerror(er));
+		}
+	closedir(dir);
+	if (rmdir(path) < 0)
+		return pd_errf(err, "cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+typedef struct manifest {
+	char *text;              /* "HEX  NAME\n" lines, in the order written */
+	size_t len, cap;
+} manifest;
+
+static void manifest_add(manifest *m, const char *name, const char *buf, size_t len)
+{
+	char hex[65];
+	sha256_hex(buf, len, hex);
+	size_t need = strlen(name) + 64 + 4;
+	if (m->len + need + 1 > m->cap) {
+		m->cap = (m->len + need + 1) * 2;
+		m->text = xrealloc(m->text, m->cap);
+	}
+	m->len += (size_t)snprintf(m->text + m->len, m->cap - m->len, "%s  %s\n", hex, name);
+}
+
+/*
+ * Writes every file of the period into `folder` (created fresh), makes them
+ * durable with one syncfs, and returns the manifest's and the two summary
+ * files' SHA-256 for the audit line.
+ */
+static int write_folder(const stmt_period *sp, const char *folder, char manifest_sha[65], char payouts_sha[65],
+			char summary_sha[65], int64_t *statements, pd_err *err)
+{
+	if (remove_folder(folder, err) < 0)
+		return -1;
+	if (mkdir(folder, 0750) < 0)
+		return pd_errf(err, "cannot create %s: %s", folder, strerror(errno));
+	int dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return pd_errf(err, "cannot open %s: %s", folder, strerror(errno));
+	manifest m = {0};
+	int rc = -1;
+	char *buf = NULL, name[128];
+	size_t len;
+	*statements = 0;
+	for (int32_t k = 0; k < sp->n; k++) {
+		if (!statement_wanted(sp, k))
+			continue;
+		(*statements)++;
+		snprintf(name, sizeof name, "%s.json", sp->ids[k]);
+		if (statement_json(sp, k, &buf, &len) < 0 || write_all(dfd, name, buf, len, err) < 0)
+			goto out;
+		manifest_add(&m, name, buf, len);
+		free(buf);
+		buf = NULL;
+		snprintf(name, sizeof name, "%s.html", sp->ids[k]);
+		if (statement_html(sp, k, &buf, &len) < 0 || write_all(dfd, name, buf, len, err) < 0)
+			goto out;
+		manifest_add(&m, name, buf, len);
+		free(buf);
+		buf = NULL;
+	}
+	if (statement_payouts_csv(sp, &buf, &len) < 0 || write_all(dfd, "payouts.csv", buf, len, err) < 0)
+		goto out;
+	sha256_hex(buf, len, payouts_sha);
+	manifest_add(&m, "payouts.csv", buf, len);
+	free(buf);
+	buf = NULL;
+	if (statement_summary_json(sp, &buf, &len) < 0 || write_all(dfd, "summary.json", buf, len, err) < 0)
+		goto out;
+	sha256_hex(buf, len, summary_sha);
+	manifest_add(&m, "summary.json", buf, len);
+	if (write_all(dfd, "SHA256SUMS", m.text ? m.text : "", m.len, err) < 0)
+		goto out;
+	sha256_hex(m.text ? m.text : "", m.len, manifest_sha);
+	/* one syncfs for the whole folder rather than an fsync per file */
+	if (syncfs(dfd) < 0 || fsync(dfd) < 0) {
+		pd_errf(err, "cannot sync %s: %s", folder, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0 && !err->msg[0])
+		pd_errf(err, "cannot make the statements of %s", sp->period);
+	free(buf);
+	free(m.text);
+	close(dfd);
+	return rc;
+}
+
+/* ---- recording a period -------------------------------------------------------------- */
+
+static const char *const line_type_names[] = {
+	"retail", "unilevel", "rank_advancement", "cap_adjustment", "clawback", "fee", "carry_in",
+};
+
+static int store_results(ledger *l, const plan *p, const period_data *pd, const engine_output *out, int32_t P,
+			 pd_err *err)
+{
+	sqlite3_stmt *res = NULL, *ln = NULL;
+	int rc = -1;
+	if (ledger_prepare(l, "INSERT INTO period_results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &res, err) < 0 ||
+	    ledger_prepare(l, "INSERT INTO period_lines VALUES(?,?,?,?,?,?,?,?,?,?,?)", &ln, err) < 0)
+		goto out;
+	for (int32_t k = 0; k < pd->n; k++) {
+		const engine_result *r = &out->res[k];
+		/* kept when the next periods need it: a rank, a title, a balance, a statement */
+		if (!r->qualified && !r->title && !r->carried_out && !r->n_lines)
+			continue;
+		sqlite3_reset(res);
+		sqlite3_bind_int(res, 1, P);
+		sqlite3_bind_text(res, 2, pd->ids[k], -1, SQLITE_STATIC);
+		sqlite3_bind_text(res, 3, p->ranks[r->qualified].id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(res, 4, p->ranks[r->paid_as].id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(res, 5, p->ranks[r->title].id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(res, 6, r->active);
+		sqlite3_bind_int(res, 7, pd->terminated[k]);
+		int64_t v[] = {pd->pv[k], r->gv, r->commissions, r->cap_adjustment, r->clawbacks, r->fees,
+			       r->carried_in, r->payable, r->paid, r->carried_out};
+		for (int c = 0; c < 10; c++)
+			sqlite3_bind_int64(res, 8 + c, v[c]);
+		sqlite3_bind_text(res, 18, pd->names[k], -1, SQLITE_STATIC);
+		if (pd->ibans[k])
+			sqlite3_bind_text(res, 19, pd->ibans[k], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(res, 19);
+		if (sqlite3_step(res) != SQLITE_DONE) {
+			sql_err(l, err, "recording results");
+			goto out;
+		}
+		for (uint32_t j = 0; j < r->n_lines; j++) {
+			const engine_line *e = &out->lines[out->first_line[k] + j];
+			sqlite3_reset(ln);
+			sqlite3_bind_int(ln, 1, P);
+			sqlite3_bind_text(ln, 2, pd->ids[k], -1, SQLITE_STATIC);
+			sqlite3_bind_int(ln, 3, (int)j);
+			sqlite3_bind_text(ln, 4, line_type_names[e->type], -1, SQLITE_STATIC);
+			if (e->level >= 1)
+				sqlite3_bind_int(ln, 5, e->level);
+			else
+				sqlite3_bind_null(ln, 5);
+			if (e->source >= 0)
+				sqlite3_bind_text(ln, 6, pd->ids[e->source], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(ln, 6);
+			sqlite3_bind_int64(ln, 7, e->base);
+			sqlite3_bind_int64(ln, 8, e->rate);
+			if (e->rank >= 0)
+				sqlite3_bind_text(ln, 9, p->ranks[e->rank].id, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(ln, 9);
+			if (e->fee >= 0)
+				sqlite3_bind_text(ln, 10, p->fees[e->fee].name, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(ln, 10);
+			sqlite3_bind_int64(ln, 11, e->amount);
+			if (sqlite3_step(ln) != SQLITE_DONE) {
+				sql_err(l, err, "recording lines");
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	if (res)
+		sqlite3_finalize(res);
+	if (ln)
+		sqlite3_finalize(ln);
+	return rc;
+}
+
+static json_t *money_json(int64_t v)
+{
+	char b[32];
+	money_format(v, 2, b);
+	return json_string(b);
+}
+
+static int record_period(ledger *l, const plan *p, const char *plan_text, size_t plan_len, const char *plan_sha,
+			 int32_t P, const char *name, const period_data *pd, const engine_output *out,
+			 const char *manifest_sha, const char *payouts_sha, const char *summary_sha,
+			 int64_t statements, pd_err *err)
+{
+	sqlite3_stmt *st;
+	char now[32];
+	audit_now(now);
+	if (store_results(l, p, pd, out, P, err) < 0)
+		return -1;
+	if (ledger_prepare(l, "INSERT OR IGNORE INTO plans(sha256, text) VALUES(?, ?)", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, plan_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, plan_text, (int)plan_len, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(l, err, "recording the plan");
+	if (ledger_prepare(l, "INSERT INTO periods(period, name, closed_at, plan_sha256, net_sales, manifest_sha256)"
+			      " VALUES(?,?,?,?,?,?)", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, P);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, plan_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, pd->net_sales);
+	sqlite3_bind_text(st, 6, manifest_sha, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sql_err(l, err, "recording the period");
+	json_t *m = json_object();
+	json_object_set_new(m, "period", json_string(name));
+	json_object_set_new(m, "plan", json_string(p->name));
+	json_object_set_new(m, "plan_sha256", json_string(plan_sha));
+	json_t *t = json_object();
+	json_object_set_new(t, "net_sales", money_json(pd->net_sales));
+	json_object_set_new(t, "commissions", money_json(out->total_commissions));
+	json_object_set_new(t, "cap_adjustment", money_json(out->total_cap_adjustment));
+	json_object_set_new(t, "clawbacks", money_json(out->total_clawbacks));
+	json_object_set_new(t, "fees", money_json(out->total_fees));
+	json_object_set_new(t, "carried_in", money_json(out->total_carried_in));
+	json_object_set_new(t, "payable", money_json(out->total_payable));
+	json_object_set_new(t, "paid", money_json(out->total_paid));
+	json_object_set_new(t, "carried_out", money_json(out->total_carried_out));
+	json_object_set_new(m, "totals", t);
+	json_object_set_new(m, "statements", json_integer(statements));
+	/* every file's SHA-256 is in SHA256SUMS; its own hash (and the two summary
+	 * files') are here, so the audit line pins all of them */
+	json_t *f = json_object();
+	json_object_set_new(f, "SHA256SUMS", json_string(manifest_sha));
+	json_object_set_new(f, "payouts.csv", json_string(payouts_sha));
+	json_object_set_new(f, "summary.json", json_string(summary_sha));
+	json_object_set_new(m, "files", f);
+	rc = ledger_audit_add(l, "period_closed", m, err);
+	json_decref(m);
+	return rc;
+}
+
+/* ---- the close ---------------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len, pd_err *err)
+{
+	FILE *f = fopen(path, "rbe");
+	if (!f) {
+		pd_errf(err, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 65536;
+	char *buf = xmalloc(cap);
+	*len = 0;
+	size_t r;
+	while ((r = fread(buf + *len, 1, cap - *len, f)) > 0) {
+		*len += r;
+		if (*len == cap)
+			buf = xrealloc(buf, cap *= 2);
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Unattributed sales dated in or before `target` (SPEC 4.2, 11.20): -1 error, else how many. */
+static int64_t unattributed_before(ledger *l, const plan *p, int32_t target, char *list, size_t cap, pd_err *err)
+{
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "SELECT distributor_id, count(*), min(day) FROM sales WHERE flags & 1 = 0 AND day < ?"
+			      " GROUP BY distributor_id ORDER BY distributor_id", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, period_end_day(p->period, target));
+	int64_t total = 0;
+	size_t o = 0;
+	int shown = 0;
+	list[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t c = sqlite3_column_int64(st, 1);
+		total += c;
+		if (shown++ < 20 && o + 100 < cap) {
+			char day[16];
+			date_format_iso(sqlite3_column_int(st, 2), day);
+			o += (size_t)snprintf(list + o, cap - o, "\n  %s: %" PRId64 " sale%s from %s",
+					      (const char *)sqlite3_column_text(st, 0), c, c == 1 ? "" : "s", day);
+		}
+	}
+	sqlite3_finalize(st);
+	return total;
+}
+
+static int32_t first_period(ledger *l, int32_t target)
+{
+	sqlite3_stmt *st;
+	int32_t first = target;
+	if (ledger_prepare(l, "SELECT min(period) FROM period_stats WHERE sales != 0", &st, NULL) == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		    sqlite3_column_int(st, 0) < first)
+			first = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return first;
+}
+
+/* Closes one period inside the transaction the caller holds. */
+static int close_one(const config *cfg, const plan *p, const char *plan_text, size_t plan_len, const char *plan_sha,
+		     ledger *l, const dists *d, int32_t P, int dry_run, pd_err *err)
+{
+	char name[16];
+	period_name(p->period, P, name);
+	period_data pd;
+	engine_output out;
+	memset(&out, 0, sizeof out);
+	int rc = -1;
+	char *folder = NULL;
+	if (load_period(l, p, d, P, &pd, err) < 0)
+		goto out;
+	engine_input in = {.p = p, .n = pd.n, .parent = pd.parent, .pv = pd.pv, .cv = pd.cv,
+			   .terminated = pd.terminated, .q_history = pd.q_history, .history = pd.history,
+			   .title = pd.title, .carried_in = pd.carried_in, .net_sales = pd.net_sales,
+			   .clawbacks = pd.claw, .n_clawbacks = pd.n_claw};
+	if (engine_run(&in, &out, err) < 0)
+		goto out;
+	stmt_period sp = {.p = p, .plan_sha256 = plan_sha, .period = name, .n = pd.n, .ids = pd.ids,
+			  .names = pd.names, .ibans = pd.ibans, .pv = pd.pv, .terminated = pd.terminated,
+			  .out = &out, .net_sales = pd.net_sales};
+	char tmpname[64];
+	snprintf(tmpname, sizeof tmpname, dry_run ? "%s.dry-run" : ".%s.tmp", name);
+	folder = fs_join(cfg->statements, tmpname);
+	char msha[65], psha[65], ssha[65];
+	int64_t statements = 0;
+	if (write_folder(&sp, folder, msha, psha, ssha, &statements, err) < 0)
+		goto out;
+	if (record_period(l, p, plan_text, plan_len, plan_sha, P, name, &pd, &out, msha, psha, ssha, statements, err) < 0)
+		goto out;
+	log_msg(LOG_INFO, "%s %s: %" PRId64 " statements, net sales %" PRId64 " cents, paid %" PRId64 " cents",
+		dry_run ? "dry run of" : "closed", name, statements, pd.net_sales, out.total_paid);
+	rc = 0;
+out:
+	free(folder);
+	engine_output_free(&out);
+	period_data_free(&pd);
+	return rc;
+}
+
+/* Renames statements/.NAME.tmp to statements/NAME and syncs the folder. */
+static int publish(const config *cfg, const char *name, pd_err *err)
+{
+	char tmpname[64];
+	snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
+	char *from = fs_join(cfg->statements, tmpname), *to = fs_join(cfg->statements, name);
+	int rc = fs_rename_durable(from, to, err);
+	free(from);
+	free(to);
+	return rc;
+}
+
+int close_periods(const config *cfg, const plan *p, const char *plan_path, const char *plan_sha,
+		  ledger *l, int32_t target, const close_opts *o, char *msg, size_t msgcap, pd_err *err)
+{
+	msg[0] = '\0';
+	size_t plan_len;
+	char *plan_text = read_file(plan_path, &plan_len, err);
+	if (!plan_text)
+		return CLOSE_FAILED;
+	dists d = {0};
+	int rc = CLOSE_FAILED;
+	char tname[16];
+	period_name(p->period, target, tname);
+	if (close_recover(cfg, l, err) < 0)
+		goto out;
+	if (fs_mkdirs(cfg->statements, 0750, err) < 0)
+		goto out;
+	if (ledger_begin(l, err) < 0)
+		goto out;
+	int32_t eo;
+	if (ledger_earliest_open(l, &eo, err) < 0)
+		goto rollback;
+	int32_t first = eo == LEDGER_NO_CLOSE ? first_period(l, target) : eo;
+	if (target < first) {
+		snprintf(msg, msgcap, "%s is already closed: nothing to do", tname);
+		rc = CLOSE_NOTHING;
+		goto rollback;
+	}
+	char list[2400];
+	int64_t waiting = unattributed_before(l, p, target, list, sizeof list, err);
+	if (waiting < 0)
+		goto rollback;
+	if (waiting > 0 && !o->force) {
+		pd_errf(err, "close of %s refused: %" PRId64 " unattributed sale%s dated in or before it (their distributors are not known yet; book them, or close with --force to book those sales late):%s",
+			tname, waiting, waiting == 1 ? " is" : "s are", list);
+		rc = CLOSE_REFUSED;
+		goto rollback;
+	}
+	if (load_dists(l, &d, err) < 0)
+		goto rollback;
+	for (int32_t P = first; P <= target; P++) {
+		if (close_one(cfg, p, plan_text, plan_len, plan_sha, l, &d, P, o->dry_run, err) < 0)
+			goto rollback;
+		if (o->dry_run)
+			continue; /* results stay in the open transaction for the next period, then go */
+		if (ledger_commit(l, err) < 0)
+			goto rollback;
+		char name[16];
+		period_name(p->period, P, name);
+		if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || publish(cfg, name, err) < 0)
+			goto out; /* committed: close_recover finishes it next time */
+		if (P < target && ledger_begin(l, err) < 0)
+			goto out;
+	}
+	if (o->dry_run)
+		ledger_rollback(l);
+	if (first == target)
+		snprintf(msg, msgcap, "%s %s", o->dry_run ? "dry run: statements in" : "closed", tname);
+	else {
+		char fname[16];
+		period_name(p->period, first, fname);
+		snprintf(msg, msgcap, "%s %s to %s", o->dry_run ? "dry run: statements in" : "closed", fname, tname);
+	}
+	rc = CLOSE_DONE;
+	goto out;
+rollback:
+	ledger_rollback(l);
+out:
+	dists_free(&d);
+	free(plan_text);
+	return rc;
+}
+
+int32_t close_due_period(const config *cfg, const plan *p, int64_t now)
+{
+	/* the period containing today is never due; walk back from it */
+	int32_t today = dates_local_day(now);
+	int32_t P = period_of_day(p->period, today);
+	for (;;) {
+		int32_t end = period_end_day(p->period, P); /* first day after P, local midnight */
+		int y, m, dd;
+		date_to_ymd(end, &y, &m, &dd);
+		struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = dd, .tm_isdst = -1};
+		int64_t end_utc = (int64_t)mktime(&tm);
+		if (end_utc + cfg->grace_seconds <= now)
+			return P;
+		P--;
+	}
+}
+
+int close_recover(const config *cfg, ledger *l, pd_err *err)
+{
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "SELECT name FROM periods ORDER BY period", &st, err) < 0)
+		return -1;
+	int rc = 0;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char *final = fs_join(cfg->statements, name);
+		char tmpname[64];
+		snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
+		char *tmp = fs_join(cfg->statements, tmpname);
+		struct stat sb;
+		if (stat(final, &sb) != 0 && stat(tmp, &sb) == 0) {
+			/* committed, not yet published: the folder was complete and synced before the commit */
+			rc = publish(cfg, name, err);
+			if (rc == 0)
+				log_msg(LOG_NOTICE, "published the statements of %s after a restart", name);
+		}
+		free(final);
+		free(tmp);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
