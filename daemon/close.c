@@ -775,7 +775,9 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 	int rc = CLOSE_FAILED;
 	char tname[16];
 	period_name(p->period, target, tname);
-	if (close_recover(cfg, l, err) < 0)
+	/* finish what a close that crashed after its commit left, in the order a
+	 * close does it: the audit file first (as payoutd's start does), then the folder */
+	if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || close_recover(cfg, l, err) < 0)
 		goto out;
 	if (fs_mkdirs(cfg->statements, 0750, err) < 0)
 		goto out;

@@ -276,3 +276,42 @@ book_base() {
 	run_once
 	assert_eq "2" "$(q 'SELECT count(*) FROM files')" "files booked by book_base"
 }
+
+# ---- helpers of the close tests (close_*.sh) ------------------------------------
+STATEMENTS=$STATE/statements
+
+# expect_file PATH [WHAT]: PATH holds exactly the bytes on stdin (a heredoc);
+# on a difference, fails showing the unified diff.
+expect_file() {
+	local path=$1 what=${2:-$1} want=$T/expected.$$
+	cat >"$want"
+	[[ -f $path ]] || fail "$what: file $path does not exist"
+	diff -u "$want" "$path" >"$T/diff.txt" 2>&1 || fail "$what: $path differs from the expected content:
+$(head -c 6000 "$T/diff.txt")"
+	rm -f "$want"
+}
+
+# close_ok ARGS...: `payoutctl close ARGS` must exit 0; its output is in $OUT.
+close_ok() {
+	run "$PAYOUTCTL" -c "$CONF" close "$@"
+	[[ $RC -eq 0 ]] || fail "payoutctl close $* exited $RC, expected 0: $(cat "$OUT")"
+}
+
+# tree_sums DIR: "sha256  relative/path" of every file under DIR (names sorted,
+# dot files included), to compare folders byte for byte.
+tree_sums() {
+	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
+}
+
+# assert_sums_ok DIR: every file of a statements folder is listed in its
+# SHA256SUMS with its current hash, and nothing else is in the folder.
+assert_sums_ok() {
+	local dir=$1
+	assert_file "$dir/SHA256SUMS" "SHA256SUMS of $dir"
+	(cd "$dir" && sha256sum --quiet -c SHA256SUMS) >"$T/sums.txt" 2>&1 ||
+		fail "$dir: sha256sum -c SHA256SUMS failed: $(cat "$T/sums.txt")"
+	local listed present
+	listed=$(awk '{ print $2 }' "$dir/SHA256SUMS" | LC_ALL=C sort)
+	present=$(find "$dir" -mindepth 1 -maxdepth 1 ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort)
+	assert_eq "$present" "$listed" "files of $dir vs the names in its SHA256SUMS"
+}
