@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "dates.h"
 #include "engine.h"
+#include "folder.h"
 #include "fsutil.h"
 #include "log.h"
 #include "money.h"
@@ -369,139 +370,6 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 	return load_clawbacks(l, d, P, pd, err);
 }
 
-/* ---- writing a period's folder ------------------------------------------------------ */
-
-static int write_all(int dirfd, const char *name, const char *buf, size_t len, pd_err *err)
-{
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0)
-		return pd_errf(err, "cannot create %s: %s", name, strerror(errno));
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int e = errno;
-			close(fd);
-			return pd_errf(err, "cannot write %s: %s", name, strerror(e));
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) < 0)
-		return pd_errf(err, "cannot write %s: %s", name, strerror(errno));
-	return 0;
-}
-
-static void sha256_hex(const char *buf, size_t len, char out[65])
-{
-	unsigned char d[32];
-	EVP_Digest(buf, len, d, NULL, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-/* Removes a flat folder of ours (the statements temp folders have no subfolders). */
-static int remove_folder(const char *path, pd_err *err)
-{
-	DIR *dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT ? 0 : pd_errf(err, "cannot open %s: %s", path, strerror(errno));
-	struct dirent *e;
-	while ((e = readdir(dir)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && unlinkat(dirfd(dir), e->d_name, 0) < 0) {
-			int er = errno;
-			closedir(dir);
-			return pd_errf(err, "cannot remove %s/%s: %s", path, e->d_name, strerror(er));
-		}
-	closedir(dir);
-	if (rmdir(path) < 0)
-		return pd_errf(err, "cannot remove %s: %s", path, strerror(errno));
-	return 0;
-}
-
-typedef struct manifest {
-	char *text;              /* "HEX  NAME\n" lines, in the order written */
-	size_t len, cap;
-} manifest;
-
-static void manifest_add(manifest *m, const char *name, const char *buf, size_t len)
-{
-	char hex[65];
-	sha256_hex(buf, len, hex);
-	size_t need = strlen(name) + 64 + 4;
-	if (m->len + need + 1 > m->cap) {
-		m->cap = (m->len + need + 1) * 2;
-		m->text = xrealloc(m->text, m->cap);
-	}
-	m->len += (size_t)snprintf(m->text + m->len, m->cap - m->len, "%s  %s\n", hex, name);
-}
-
-/*
- * Writes every file of the period into `folder` (created fresh), makes them
- * durable with one syncfs, and returns the manifest's and the two summary
- * files' SHA-256 for the audit line.
- */
-static int write_folder(const stmt_period *sp, const char *folder, char manifest_sha[65], char payouts_sha[65],
-			char summary_sha[65], int64_t *statements, pd_err *err)
-{
-	if (remove_folder(folder, err) < 0)
-		return -1;
-	if (mkdir(folder, 0750) < 0)
-		return pd_errf(err, "cannot create %s: %s", folder, strerror(errno));
-	int dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return pd_errf(err, "cannot open %s: %s", folder, strerror(errno));
-	manifest m = {0};
-	int rc = -1;
-	char *buf = NULL, name[128];
-	size_t len;
-	*statements = 0;
-	for (int32_t k = 0; k < sp->n; k++) {
-		if (!statement_wanted(sp, k))
-			continue;
-		(*statements)++;
-		snprintf(name, sizeof name, "%s.json", sp->ids[k]);
-		if (statement_json(sp, k, &buf, &len) < 0 || write_all(dfd, name, buf, len, err) < 0)
-			goto out;
-		manifest_add(&m, name, buf, len);
-		free(buf);
-		buf = NULL;
-		snprintf(name, sizeof name, "%s.html", sp->ids[k]);
-		if (statement_html(sp, k, &buf, &len) < 0 || write_all(dfd, name, buf, len, err) < 0)
-			goto out;
-		manifest_add(&m, name, buf, len);
-		free(buf);
-		buf = NULL;
-	}
-	if (statement_payouts_csv(sp, &buf, &len) < 0 || write_all(dfd, "payouts.csv", buf, len, err) < 0)
-		goto out;
-	sha256_hex(buf, len, payouts_sha);
-	manifest_add(&m, "payouts.csv", buf, len);
-	free(buf);
-	buf = NULL;
-	if (statement_summary_json(sp, &buf, &len) < 0 || write_all(dfd, "summary.json", buf, len, err) < 0)
-		goto out;
-	sha256_hex(buf, len, summary_sha);
-	manifest_add(&m, "summary.json", buf, len);
-	if (write_all(dfd, "SHA256SUMS", m.text ? m.text : "", m.len, err) < 0)
-		goto out;
-	sha256_hex(m.text ? m.text : "", m.len, manifest_sha);
-	/* one syncfs for the whole folder rather than an fsync per file */
-	if (syncfs(dfd) < 0 || fsync(dfd) < 0) {
-		pd_errf(err, "cannot sync %s: %s", folder, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc < 0 && !err->msg[0])
-		pd_errf(err, "cannot make the statements of %s", sp->period);
-	free(buf);
-	free(m.text);
-	close(dfd);
-	return rc;
-}
-
 /* ---- recording a period -------------------------------------------------------------- */
 
 static const char *const line_type_names[] = {
@@ -590,10 +458,39 @@ static json_t *money_json(int64_t v)
 	return json_string(b);
 }
 
+/* Audit lines stay well under the verifier's 1 MiB: up to this many files
+ * every file's SHA-256 is listed in the period_closed line; beyond it the
+ * line lists SHA256SUMS (which holds them all), payouts.csv and summary.json. */
+#define AUDIT_MAX_LISTED_FILES 5000
+
+static json_t *files_json(const folder_result *fr)
+{
+	json_t *f = json_object();
+	if (fr->files <= AUDIT_MAX_LISTED_FILES) {
+		/* SHA256SUMS lines are "HEX  NAME" */
+		const char *s = fr->manifest, *end = fr->manifest + fr->manifest_len;
+		while (s && s < end) {
+			const char *nl = memchr(s, '\n', (size_t)(end - s));
+			if (!nl || nl - s < 67)
+				break;
+			char *fname = xstrndup(s + 66, (size_t)(nl - s - 66));
+			char *h = xstrndup(s, 64);
+			json_object_set_new(f, fname, json_string(h));
+			free(fname);
+			free(h);
+			s = nl + 1;
+		}
+	} else {
+		json_object_set_new(f, "payouts.csv", json_string(fr->payouts_sha));
+		json_object_set_new(f, "summary.json", json_string(fr->summary_sha));
+	}
+	json_object_set_new(f, "SHA256SUMS", json_string(fr->manifest_sha));
+	return f;
+}
+
 static int record_period(ledger *l, const plan *p, const char *plan_text, size_t plan_len, const char *plan_sha,
 			 int32_t P, const char *name, const period_data *pd, const engine_output *out,
-			 const char *manifest_sha, const char *payouts_sha, const char *summary_sha,
-			 int64_t statements, pd_err *err)
+			 const folder_result *fr, pd_err *err)
 {
 	sqlite3_stmt *st;
 	char now[32];
@@ -616,7 +513,7 @@ static int record_period(ledger *l, const plan *p, const char *plan_text, size_t
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, plan_sha, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, pd->net_sales);
-	sqlite3_bind_text(st, 6, manifest_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, fr->manifest_sha, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -636,14 +533,8 @@ static int record_period(ledger *l, const plan *p, const char *plan_text, size_t
 	json_object_set_new(t, "paid", money_json(out->total_paid));
 	json_object_set_new(t, "carried_out", money_json(out->total_carried_out));
 	json_object_set_new(m, "totals", t);
-	json_object_set_new(m, "statements", json_integer(statements));
-	/* every file's SHA-256 is in SHA256SUMS; its own hash (and the two summary
-	 * files') are here, so the audit line pins all of them */
-	json_t *f = json_object();
-	json_object_set_new(f, "SHA256SUMS", json_string(manifest_sha));
-	json_object_set_new(f, "payouts.csv", json_string(payouts_sha));
-	json_object_set_new(f, "summary.json", json_string(summary_sha));
-	json_object_set_new(m, "files", f);
+	json_object_set_new(m, "statements", json_integer(fr->statements));
+	json_object_set_new(m, "files", files_json(fr));
 	rc = ledger_audit_add(l, "period_closed", m, err);
 	json_decref(m);
 	return rc;
@@ -710,6 +601,13 @@ static int32_t first_period(ledger *l, int32_t target)
 	return first;
 }
 
+static double seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Closes one period inside the transaction the caller holds. */
 static int close_one(const config *cfg, const plan *p, const char *plan_text, size_t plan_len, const char *plan_sha,
 		     ledger *l, const dists *d, int32_t P, int dry_run, pd_err *err)
@@ -718,11 +616,16 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 	period_name(p->period, P, name);
 	period_data pd;
 	engine_output out;
+	folder_result fr;
 	memset(&out, 0, sizeof out);
+	memset(&fr, 0, sizeof fr);
 	int rc = -1;
 	char *folder = NULL;
+	/* phase times for the log: operators and the benchmark read them (not money) */
+	double t[5] = {seconds(), 0, 0, 0, 0};
 	if (load_period(l, p, d, P, &pd, err) < 0)
 		goto out;
+	t[1] = seconds();
 	engine_input in = {.p = p, .n = pd.n, .parent = pd.parent, .pv = pd.pv, .cv = pd.cv,
 			   .terminated = pd.terminated, .q_history = pd.q_history, .history = pd.history,
 			   .title = pd.title, .carried_in = pd.carried_in, .net_sales = pd.net_sales,
@@ -735,16 +638,20 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 	char tmpname[64];
 	snprintf(tmpname, sizeof tmpname, dry_run ? "%s.dry-run" : ".%s.tmp", name);
 	folder = fs_join(cfg->statements, tmpname);
-	char msha[65], psha[65], ssha[65];
-	int64_t statements = 0;
-	if (write_folder(&sp, folder, msha, psha, ssha, &statements, err) < 0)
+	t[2] = seconds();
+	if (folder_write(&sp, folder, 2, &fr, err) < 0)
 		goto out;
-	if (record_period(l, p, plan_text, plan_len, plan_sha, P, name, &pd, &out, msha, psha, ssha, statements, err) < 0)
+	t[3] = seconds();
+	if (record_period(l, p, plan_text, plan_len, plan_sha, P, name, &pd, &out, &fr, err) < 0)
 		goto out;
-	log_msg(LOG_INFO, "%s %s: %" PRId64 " statements, net sales %" PRId64 " cents, paid %" PRId64 " cents",
-		dry_run ? "dry run of" : "closed", name, statements, pd.net_sales, out.total_paid);
+	t[4] = seconds();
+	log_msg(LOG_INFO, "%s %s: %" PRId64 " statements; load %.2f s, engine %.2f s, files %.2f s (%" PRId64
+		" files, %.0f files/s), ledger %.2f s (before the commit)", dry_run ? "dry run of" : "close", name,
+		fr.statements, t[1] - t[0], t[2] - t[1], t[3] - t[2], fr.files,
+		t[3] > t[2] ? (double)fr.files / (t[3] - t[2]) : 0.0, t[4] - t[3]);
 	rc = 0;
 out:
+	free(fr.manifest);
 	free(folder);
 	engine_output_free(&out);
 	period_data_free(&pd);
@@ -821,11 +728,13 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 	if (o->dry_run)
 		ledger_rollback(l);
 	if (first == target)
-		snprintf(msg, msgcap, "%s %s", o->dry_run ? "dry run: statements in" : "closed", tname);
+		snprintf(msg, msgcap, o->dry_run ? "dry run of %s: statements in %s/%s.dry-run" : "closed %s",
+			 tname, cfg->statements, tname);
 	else {
 		char fname[16];
 		period_name(p->period, first, fname);
-		snprintf(msg, msgcap, "%s %s to %s", o->dry_run ? "dry run: statements in" : "closed", fname, tname);
+		snprintf(msg, msgcap, o->dry_run ? "dry run of %s to %s: statements in %s/PERIOD.dry-run" : "closed %s to %s",
+			 fname, tname, cfg->statements);
 	}
 	rc = CLOSE_DONE;
 	goto out;

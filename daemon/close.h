@@ -9,8 +9,9 @@
  *
  * A crash between the two leaves a committed period without its folder:
  * close_recover() (run by every close and every daemon start) publishes the
- * temporary folder when its manifest matches what the ledger recorded, and
- * otherwise makes the folder again from the ledger.
+ * temporary folder, which was complete and synced before the commit.
+ * Not yet done: checking it against the recorded manifest, and making a
+ * lost folder again from the ledger's results and lines.
  */
 #ifndef PAYOUTD_CLOSE_H
 #define PAYOUTD_CLOSE_H

@@ -145,6 +145,9 @@ int ingest_valid_distributor_id(const char *s, size_t len)
 {
 	if (len == 0 || len > 64 || s[0] == '.')
 		return 0;
+	/* "summary" would make summary.json, which is the period's summary */
+	if (len == 7 && memcmp(s, "summary", 7) == 0)
+		return 0;
 	for (size_t i = 0; i < len; i++) {
 		char ch = s[i];
 		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
@@ -181,7 +184,7 @@ int ingest_check_dist_id(ictx *c, const csvin_row *row, int col, int required)
 		return required ? -1 : 0;
 	}
 	if (!ingest_valid_distributor_id(row->val[col], row->len[col])) {
-		ingest_row_error(c, row, col, "a distributor id is 1 to 64 characters of A-Z a-z 0-9 . _ - and does not start with '.'");
+		ingest_row_error(c, row, col, "a distributor id is 1 to 64 characters of A-Z a-z 0-9 . _ -, does not start with '.' and is not \"summary\"");
 		return -1;
 	}
 	return 0;
@@ -485,7 +488,7 @@ static int finish_distributors(ictx *c)
  */
 static int attribute_waiting(ictx *c)
 {
-	sqlite3_stmt *any, *sel = NULL, *upd = NULL;
+	sqlite3_stmt *any, *sel = NULL, *upd = NULL, *orig = NULL;
 	if (ledger_prepare(c->l, "SELECT EXISTS(SELECT 1 FROM sales WHERE flags & 1 = 0)", &any, c->err) < 0)
 		return -1;
 	int waiting = sqlite3_step(any) == SQLITE_ROW && sqlite3_column_int(any, 0);
@@ -493,9 +496,12 @@ static int attribute_waiting(ictx *c)
 	if (!waiting)
 		return 0;
 	int rc = -1;
+	/* originals before their refunds: a refund follows where its original went */
 	if (ledger_prepare(c->l, "SELECT sale_id, booked_period, amount, flags, refund_of FROM sales"
-				 " WHERE distributor_id = ? AND flags & 1 = 0", &sel, c->err) < 0 ||
-	    ledger_prepare(c->l, "UPDATE sales SET booked_period = ?, flags = ? WHERE sale_id = ?", &upd, c->err) < 0)
+				 " WHERE distributor_id = ? AND flags & 1 = 0 ORDER BY refund_of IS NOT NULL, sale_id",
+				 &sel, c->err) < 0 ||
+	    ledger_prepare(c->l, "UPDATE sales SET booked_period = ?, flags = ? WHERE sale_id = ?", &upd, c->err) < 0 ||
+	    ledger_prepare(c->l, "SELECT booked_period, flags FROM sales WHERE sale_id = ?", &orig, c->err) < 0)
 		goto out;
 	for (size_t i = 0; i < c->n_drows; i++) {
 		sqlite3_reset(sel);
@@ -509,9 +515,20 @@ static int attribute_waiting(ictx *c)
 			ingest_count_sale(c, booked, -1, amount, flags);
 			int nflags = flags | SALE_ATTRIBUTED;
 			int32_t nbooked = booked;
-			if (c->eo != LEDGER_NO_CLOSE && booked < c->eo) {
+			if (refund) {
+				/* SPEC 11.11: with its original's booked period while that is open
+				 * (the original may have just moved there), else a clawback */
+				sqlite3_reset(orig);
+				sqlite3_bind_text(orig, 1, (const char *)sqlite3_column_text(sel, 4), -1, SQLITE_TRANSIENT);
+				if (sqlite3_step(orig) == SQLITE_ROW)
+					nbooked = sqlite3_column_int(orig, 0);
+				if (c->eo != LEDGER_NO_CLOSE && nbooked < c->eo) {
+					nbooked = c->eo;
+					nflags |= SALE_CLAWBACK;
+				}
+			} else if (c->eo != LEDGER_NO_CLOSE && booked < c->eo) {
 				nbooked = c->eo;
-				nflags |= refund ? SALE_CLAWBACK : SALE_LATE;
+				nflags |= SALE_LATE;
 			}
 			ingest_count_sale(c, nbooked, +1, amount, nflags);
 			sqlite3_reset(upd);
@@ -535,6 +552,8 @@ out:
 		sqlite3_finalize(sel);
 	if (upd)
 		sqlite3_finalize(upd);
+	if (orig)
+		sqlite3_finalize(orig);
 	return rc;
 }
 

@@ -368,14 +368,20 @@ expect_file "$NOV/summary.json" <<EOF
 }
 EOF
 
-# the audit line pins the folder: its SHA256SUMS, payouts.csv and summary.json
+# the audit line pins the folder: the SHA-256 of every file written, in
+# SHA256SUMS order, then SHA256SUMS itself
 line=$(grep '"event":"period_closed"' "$AUDIT")
 assert_eq 1 "$(echo "$line" | wc -l)" "period_closed lines after the first close"
 sums_sha=$(sha256sum "$NOV/SHA256SUMS" | cut -d' ' -f1)
-payouts_sha=$(sha256sum "$NOV/payouts.csv" | cut -d' ' -f1)
-summary_sha=$(sha256sum "$NOV/summary.json" | cut -d' ' -f1)
-echo "$line" | grep -qF '"event":"period_closed","period":"2026-11","plan":"Example Unilevel 2026","plan_sha256":"'"$plan_sha"'","totals":{"net_sales":"930.00","commissions":"197.80","cap_adjustment":"0.00","clawbacks":"0.00","fees":"-7.50","carried_in":"0.00","payable":"190.30","paid":"178.10","carried_out":"12.20"},"statements":5,"files":{"SHA256SUMS":"'"$sums_sha"'","payouts.csv":"'"$payouts_sha"'","summary.json":"'"$summary_sha"'"}' ||
+files=$(awk '{ printf "%s\"%s\":\"%s\"", (NR > 1 ? "," : ""), $2, $1 }' "$NOV/SHA256SUMS")
+echo "$line" | grep -qF '"event":"period_closed","period":"2026-11","plan":"Example Unilevel 2026","plan_sha256":"'"$plan_sha"'","totals":{"net_sales":"930.00","commissions":"197.80","cap_adjustment":"0.00","clawbacks":"0.00","fees":"-7.50","carried_in":"0.00","payable":"190.30","paid":"178.10","carried_out":"12.20"},"statements":5,"files":{'"$files"',"SHA256SUMS":"'"$sums_sha"'"}' ||
 	fail "period_closed line of 2026-11: $line"
+# and every file of the folder is listed there
+for f in "$NOV"/*; do
+	[[ $(basename "$f") == SHA256SUMS ]] && continue
+	echo "$line" | grep -qF "\"$(basename "$f")\":\"$(sha256sum "$f" | cut -d' ' -f1)\"" ||
+		fail "period_closed line lacks $(basename "$f")"
+done
 assert_eq "2026-11|93000|$plan_sha|$sums_sha" "$(q 'SELECT name, net_sales, plan_sha256, manifest_sha256 FROM periods')" "periods rows"
 assert_eq "$plan_sha" "$(q 'SELECT sha256 FROM plans')" "plans rows"
 assert_eq "$(cat "$PLAN")" "$(q 'SELECT CAST(text AS TEXT) FROM plans')" "plan text kept in the ledger"
@@ -665,7 +671,8 @@ assert_eq "$sums_sha" "$(sha256sum "$NOV/SHA256SUMS" | cut -d' ' -f1)" "SHA256SU
 assert_eq "2026-11|93000
 2026-12|19000" "$(q 'SELECT name, net_sales FROM periods ORDER BY period')" "periods rows"
 assert_eq 2 "$(count_lines "$AUDIT" '"event":"period_closed"')" "period_closed lines"
-assert_contains "$AUDIT" '"event":"period_closed","period":"2026-12","plan":"Example Unilevel 2026","plan_sha256":"'"$plan_sha"'","totals":{"net_sales":"190.00","commissions":"31.40","cap_adjustment":"0.00","clawbacks":"-9.65","fees":"-4.50","carried_in":"12.20","payable":"29.45","paid":"29.14","carried_out":"0.31"},"statements":5,"files":{"SHA256SUMS":"'"$(sha256sum "$DEC/SHA256SUMS" | cut -d' ' -f1)"'"'
+dec_files=$(awk '{ printf "%s\"%s\":\"%s\"", (NR > 1 ? "," : ""), $2, $1 }' "$DEC/SHA256SUMS")
+assert_contains "$AUDIT" '"event":"period_closed","period":"2026-12","plan":"Example Unilevel 2026","plan_sha256":"'"$plan_sha"'","totals":{"net_sales":"190.00","commissions":"31.40","cap_adjustment":"0.00","clawbacks":"-9.65","fees":"-4.50","carried_in":"12.20","payable":"29.45","paid":"29.14","carried_out":"0.31"},"statements":5,"files":{'"$dec_files"',"SHA256SUMS":"'"$(sha256sum "$DEC/SHA256SUMS" | cut -d' ' -f1)"'"'
 audit_verify_ok
 
 # ---- payoutctl statement: the last closed period, or the one named --------------------------

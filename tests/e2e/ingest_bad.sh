@@ -157,6 +157,10 @@ expect_re distributors-unknown-sponsor.csv \
 printf '%s\n' "$HD" 'a/b,A1,Slash,2026-01-01' | drop distributors-bad-id.csv
 expect distributors-bad-id.csv \
 	'distributors-bad-id.csv:2:1: column "distributor_id": value "a/b": a distributor id is 1 to 64 characters'
+# "summary" would name summary.json, the period's own summary
+printf '%s\n' "$HD" 'summary,A1,Sum,2026-01-01' | drop distributors-reserved-id.csv
+expect distributors-reserved-id.csv \
+	'distributors-reserved-id.csv:2:1: column "distributor_id": value "summary": a distributor id is 1 to 64 characters'
 
 # an update of a known distributor in a rejected file leaves it as it was
 printf '%s\n' "$HD" 'A1,,Anna Changed,2025-03-01' 'C9,,New One,2026-01-01' 'C10,C9,Bad Date,2026-13-01' |
