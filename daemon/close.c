@@ -763,24 +763,82 @@ int32_t close_due_period(const config *cfg, const plan *p, int64_t now)
 	}
 }
 
+/*
+ * Checks a synced temporary folder against what the ledger recorded: the
+ * SHA-256 of its SHA256SUMS, then every file that SHA256SUMS lists.
+ * 1 when it matches, 0 when not (why), -1 on an I/O error.
+ */
+static int folder_matches(const char *folder, const char *manifest_sha, char *why, size_t cap, pd_err *err)
+{
+	char *path = fs_join(folder, "SHA256SUMS");
+	size_t len;
+	char *m = read_file(path, &len, err);
+	free(path);
+	if (!m) {
+		snprintf(why, cap, "it has no SHA256SUMS");
+		return 0;
+	}
+	unsigned char d[32];
+	char h[65];
+	EVP_Digest(m, len, d, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(h + 2 * i, 3, "%02x", d[i]);
+	int ok = manifest_sha && strcmp(h, manifest_sha) == 0;
+	if (!ok)
+		snprintf(why, cap, "its SHA256SUMS is not the one the ledger recorded");
+	for (char *line = m; ok && line < m + len;) {
+		char *nl = memchr(line, '\n', (size_t)(m + len - line));
+		if (!nl || nl - line < 67) {
+			ok = 0;
+			snprintf(why, cap, "its SHA256SUMS is malformed");
+			break;
+		}
+		*nl = '\0';
+		char *fpath = fs_join(folder, line + 66);
+		char fh[65];
+		int fd = open(fpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || fs_sha256_fd(fd, fh, NULL) < 0 || memcmp(fh, line, 64) != 0) {
+			ok = 0;
+			snprintf(why, cap, "%s is missing or differs from SHA256SUMS", line + 66);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(fpath);
+		line = nl + 1;
+	}
+	free(m);
+	return ok;
+}
+
 int close_recover(const config *cfg, ledger *l, pd_err *err)
 {
 	sqlite3_stmt *st;
-	if (ledger_prepare(l, "SELECT name FROM periods ORDER BY period", &st, err) < 0)
+	if (ledger_prepare(l, "SELECT name, manifest_sha256 FROM periods ORDER BY period", &st, err) < 0)
 		return -1;
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *msha = (const char *)sqlite3_column_text(st, 1);
 		char *final = fs_join(cfg->statements, name);
 		char tmpname[64];
 		snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
 		char *tmp = fs_join(cfg->statements, tmpname);
 		struct stat sb;
-		if (stat(final, &sb) != 0 && stat(tmp, &sb) == 0) {
-			/* committed, not yet published: the folder was complete and synced before the commit */
-			rc = publish(cfg, name, err);
-			if (rc == 0)
-				log_msg(LOG_NOTICE, "published the statements of %s after a restart", name);
+		if (msha && stat(final, &sb) != 0 && stat(tmp, &sb) == 0) {
+			/* committed, not yet published: the folder was complete and synced before
+			 * the commit; publish it when it is exactly what the ledger recorded */
+			char why[300] = "";
+			int m = folder_matches(tmp, msha, why, sizeof why, err);
+			if (m > 0) {
+				rc = publish(cfg, name, err);
+				if (rc == 0)
+					log_msg(LOG_NOTICE, "published the statements of %s after a restart", name);
+			} else if (m == 0) {
+				rc = pd_errf(err, "the statements of closed period %s were not published: %s does not match what the ledger recorded (%s); it was left as it is",
+					     name, tmp, why);
+			} else {
+				rc = -1;
+			}
 		}
 		free(final);
 		free(tmp);

@@ -109,6 +109,19 @@ assert_eq 0 "$RC" "daemon exit status"
 assert_published 2027-01 "$T/copy-2027-01"
 audit_verify_ok
 
+# ---- 4b. a temporary folder that is not what the ledger recorded is not published --------------
+mv "$STATEMENTS/2027-01" "$STATEMENTS/.2027-01.tmp"
+cp "$STATEMENTS/.2027-01.tmp/A1.json" "$T/A1.json.good"
+sed -i 's/"period": "2027-01"/"period": "2027-00"/' "$STATEMENTS/.2027-01.tmp/A1.json"
+run_once
+assert_no_file "$STATEMENTS/2027-01" "a folder whose A1.json was changed"
+assert_contains "$LOG" "the statements of closed period 2027-01 were not published"
+assert_contains "$LOG" "A1.json is missing or differs from SHA256SUMS"
+cp "$T/A1.json.good" "$STATEMENTS/.2027-01.tmp/A1.json"
+run_once
+assert_published 2027-01 "$T/copy-2027-01"
+audit_verify_ok
+
 # ---- 5. a crash before the commit: the temporary folder is not published -------------------------
 mkdir "$STATEMENTS/.2027-02.tmp"
 echo "half-written" >"$STATEMENTS/.2027-02.tmp/A1.json"
