@@ -39,8 +39,16 @@ echo
 echo "== the rejected file's report"
 cat "$state"/rejected/*.errors.txt
 echo
+echo "== payoutctl close 2026-11"
+build/payoutctl -c "$demo/payoutd.yaml" close 2026-11
+ls "$state/statements/2026-11"
+echo
+echo "== payoutctl statement A1"
+build/payoutctl -c "$demo/payoutd.yaml" statement A1
+echo
 echo "== payoutctl audit verify"
 build/payoutctl -c "$demo/payoutd.yaml" audit verify
 echo
-echo "Look at: $state/archive/ (booked files), $state/rejected/ (with .errors.txt),"
+echo "Look at: $state/statements/2026-11/ (open A1.html in a browser; payouts.csv, summary.json),"
+echo "         $state/archive/ (booked files), $state/rejected/ (with .errors.txt),"
 echo "         $state/audit.log, and the ledger: sqlite3 $state/ledger.db 'SELECT * FROM sales'"
