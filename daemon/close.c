@@ -20,6 +20,7 @@
 #include "dates.h"
 #include "engine.h"
 #include "folder.h"
+#include "idset.h"
 #include "fsutil.h"
 #include "log.h"
 #include "money.h"
@@ -33,6 +34,7 @@ typedef struct dists {
 	int32_t *sponsor;            /* [n] sorted index, or -1 */
 	int32_t *order;              /* tree position -> sorted index */
 	int32_t *pos;                /* sorted index -> tree position */
+	idset *index;                /* id -> sorted index (members numbered in id order) */
 } dists;
 
 static void dists_free(dists *d)
@@ -48,21 +50,18 @@ static void dists_free(dists *d)
 	free(d->sponsor);
 	free(d->order);
 	free(d->pos);
+	idset_free(d->index);
 	memset(d, 0, sizeof *d);
 }
 
-static int cmp_id(const void *key, const void *elem)
-{
-	return strcmp(key, *(char *const *)elem);
-}
-
-/* Sorted index of id, or -1. */
+/* Sorted index of id, or -1: one hash probe (a close maps every one of
+ * millions of sales to its distributor). */
 static int32_t find_id(const dists *d, const char *id)
 {
 	if (!id)
 		return -1;
-	char *const *hit = bsearch(id, d->id, (size_t)d->n, sizeof *d->id, cmp_id);
-	return hit ? (int32_t)(hit - d->id) : -1;
+	size_t k = idset_find(d->index, id, strlen(id));
+	return k == SIZE_MAX ? -1 : (int32_t)k;
 }
 
 static char *col_dup(sqlite3_stmt *st, int c)
@@ -104,6 +103,10 @@ static int load_dists(ledger *l, dists *d, pd_err *err)
 		d->n++;
 	}
 	sqlite3_finalize(st);
+	/* numbered in the order added, which is id order: the number is the sorted index */
+	d->index = idset_new();
+	for (int32_t i = 0; i < d->n; i++)
+		idset_put(d->index, d->id[i], strlen(d->id[i]), NULL);
 	d->sponsor = xmalloc((n + 1) * sizeof *d->sponsor);
 	for (int32_t i = 0; i < d->n; i++) {
 		d->sponsor[i] = find_id(d, sponsor_id[i]);
@@ -317,19 +320,11 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 			   &st, err) < 0)
 		return -1;
 	sqlite3_bind_int(st, 1, P);
-	const char *last = NULL;
-	int32_t lasti = -1;
-	char lastbuf[80] = "";
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		if (!last || strcmp(id, lastbuf) != 0) { /* rows of one distributor often come together */
-			lasti = find_id(d, id);
-			snprintf(lastbuf, sizeof lastbuf, "%s", id);
-			last = lastbuf;
-		}
-		if (lasti < 0)
+		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
+		if (i < 0)
 			continue;
-		int32_t k = d->pos[lasti];
+		int32_t k = d->pos[i];
 		if (money_add(pd->pv[k], sqlite3_column_int64(st, 1), &pd->pv[k]) < 0 ||
 		    money_add(pd->cv[k], sqlite3_column_int64(st, 2), &pd->cv[k]) < 0 ||
 		    money_add(pd->net_sales, sqlite3_column_int64(st, 3), &pd->net_sales) < 0) {

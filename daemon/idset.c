@@ -75,6 +75,16 @@ static size_t probe(const idset *s, const char *key, size_t len, uint64_t h)
 			return i;
 }
 
+size_t idset_find(const idset *s, const char *key, size_t len)
+{
+	uint64_t slot = s->slots[probe(s, key, len, hash_key(key, len))];
+	if (!slot)
+		return SIZE_MAX;
+	uint32_t n;
+	memcpy(&n, s->arena + (slot >> 24) + 2, sizeof n);
+	return n;
+}
+
 int idset_has(const idset *s, const char *key, size_t len)
 {
 	return s->slots[probe(s, key, len, hash_key(key, len))] != 0;

@@ -21,6 +21,8 @@ int idset_has(const idset *s, const char *key, size_t len);
  * numbered 0, 1, 2... in order of addition, so callers can keep a value per
  * member in a plain array. SIZE_MAX when the key cannot be stored. */
 size_t idset_put(idset *s, const char *key, size_t len, int *created);
+/* The number of key, or SIZE_MAX when it is not a member. */
+size_t idset_find(const idset *s, const char *key, size_t len);
 size_t idset_count(const idset *s);
 
 #endif
