@@ -634,7 +634,7 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 	snprintf(tmpname, sizeof tmpname, dry_run ? "%s.dry-run" : ".%s.tmp", name);
 	folder = fs_join(cfg->statements, tmpname);
 	t[2] = seconds();
-	if (folder_write(&sp, folder, 2, &fr, err) < 0)
+	if (folder_write(&sp, folder, &fr, err) < 0)
 		goto out;
 	t[3] = seconds();
 	if (record_period(l, p, plan_text, plan_len, plan_sha, P, name, &pd, &out, &fr, err) < 0)

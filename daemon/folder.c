@@ -67,42 +67,130 @@ int folder_remove(const char *path, pd_err *err)
 	return 0;
 }
 
+/*
+ * Creating files in one folder is bound by the kernel (the folder's lock is
+ * taken for every create; two creating threads mostly wait for each other),
+ * while making a statement is CPU work. So one thread makes the statements
+ * and this one writes and hashes them, meeting at a small bounded ring.
+ */
+#define RING 256
+
+typedef struct item {
+	char *buf;
+	size_t len;
+} item;
+
 typedef struct job {
 	const stmt_period *sp;
-	int dirfd;
-	const int32_t *wanted;   /* distributor indexes with a statement */
-	int64_t n_wanted;
-	unsigned char (*digest)[2][32]; /* per wanted statement: json, html */
-	int64_t bytes;
-	int thread, threads;
-	int failed;
-	pd_err err;
+	const int32_t *wanted;
+	unsigned char (*digest)[2][32]; /* filled by the maker: hashing is CPU work too */
+	int64_t n_items;          /* 2 per wanted statement: json, then html */
+	item ring[RING];
+	int64_t head, tail;       /* items made / items taken */
+	int stop, failed;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 } job;
 
-static void *worker(void *arg)
+static void *maker(void *arg)
 {
 	job *j = arg;
-	char name[128], *buf = NULL;
-	size_t len;
-	for (int64_t w = j->thread; w < j->n_wanted && !j->failed; w += j->threads) {
-		int32_t k = j->wanted[w];
-		for (int f = 0; f < 2 && !j->failed; f++) {
-			snprintf(name, sizeof name, "%s.%s", j->sp->ids[k], f ? "html" : "json");
-			int rc = f ? statement_html(j->sp, k, &buf, &len) : statement_json(j->sp, k, &buf, &len);
-			if (rc < 0) {
-				pd_errf(&j->err, "cannot make %s", name);
-				j->failed = 1;
-			} else if (write_all(j->dirfd, name, buf, len, &j->err) < 0) {
-				j->failed = 1;
-			} else {
-				sha256(buf, len, j->digest[w][f]);
-				j->bytes += (int64_t)len;
-			}
-			free(buf);
-			buf = NULL;
+	for (int64_t i = 0; i < j->n_items; i++) {
+		int32_t k = j->wanted[i / 2];
+		item it = {NULL, 0};
+		int rc = (i & 1) ? statement_html(j->sp, k, &it.buf, &it.len) : statement_json(j->sp, k, &it.buf, &it.len);
+		if (rc == 0)
+			sha256(it.buf, it.len, j->digest[i / 2][i & 1]);
+		pthread_mutex_lock(&j->mu);
+		while (j->head - j->tail >= RING && !j->stop)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (j->stop || rc < 0) {
+			j->failed |= rc < 0;
+			pthread_cond_broadcast(&j->cv);
+			pthread_mutex_unlock(&j->mu);
+			free(it.buf);
+			return NULL;
 		}
+		j->ring[j->head % RING] = it;
+		j->head++;
+		pthread_cond_broadcast(&j->cv);
+		pthread_mutex_unlock(&j->mu);
 	}
 	return NULL;
+}
+
+/* Takes the next item; 0 when the maker failed. */
+static int take(job *j, item *out)
+{
+	pthread_mutex_lock(&j->mu);
+	while (j->head == j->tail && !j->failed)
+		pthread_cond_wait(&j->cv, &j->mu);
+	int ok = j->head != j->tail;
+	if (ok) {
+		*out = j->ring[j->tail % RING];
+		j->tail++;
+		pthread_cond_broadcast(&j->cv);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return ok;
+}
+
+static void stop_maker(job *j)
+{
+	pthread_mutex_lock(&j->mu);
+	j->stop = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+/* Writes every statement of the period; digest[w][0|1]: json, html. */
+static int write_statements(const stmt_period *sp, int dfd, const int32_t *wanted, int64_t nw,
+			    unsigned char (*digest)[2][32], int64_t *bytes, pd_err *err)
+{
+	job *j = xcalloc(1, sizeof *j);
+	j->sp = sp;
+	j->wanted = wanted;
+	j->digest = digest;
+	j->n_items = 2 * nw;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	json_object_seed(1); /* jansson's hash seed, set before the maker starts */
+	pthread_t tid;
+	int threaded = pthread_create(&tid, NULL, maker, j) == 0;
+	if (!threaded)
+		j->n_items = 0; /* no thread: make each statement here instead */
+	int rc = 0;
+	char name[128];
+	for (int64_t i = 0; i < 2 * nw && rc == 0; i++) {
+		item it;
+		int32_t k = wanted[i / 2];
+		if (threaded) {
+			if (!take(j, &it)) {
+				rc = pd_errf(err, "cannot make the statement of %s", sp->ids[k]);
+				break;
+			}
+		} else if (((i & 1) ? statement_html(sp, k, &it.buf, &it.len) : statement_json(sp, k, &it.buf, &it.len)) < 0) {
+			rc = pd_errf(err, "cannot make the statement of %s", sp->ids[k]);
+			break;
+		}
+		snprintf(name, sizeof name, "%s.%s", sp->ids[k], (i & 1) ? "html" : "json");
+		if (write_all(dfd, name, it.buf, it.len, err) < 0)
+			rc = -1;
+		else if (!threaded)
+			sha256(it.buf, it.len, digest[i / 2][i & 1]);
+		*bytes += (int64_t)it.len;
+		free(it.buf);
+	}
+	if (threaded) {
+		stop_maker(j);
+		pthread_join(tid, NULL);
+		while (j->tail < j->head) /* what was made but not written after a failure */
+			free(j->ring[j->tail++ % RING].buf);
+	}
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->cv);
+	free(j);
+	return rc;
 }
 
 static void manifest_line(char **m, size_t *len, size_t *cap, const unsigned char d[32], const char *name)
@@ -117,13 +205,9 @@ static void manifest_line(char **m, size_t *len, size_t *cap, const unsigned cha
 	*len += (size_t)snprintf(*m + *len, *cap - *len, "%s  %s\n", h, name);
 }
 
-int folder_write(const stmt_period *sp, const char *folder, int threads, folder_result *res, pd_err *err)
+int folder_write(const stmt_period *sp, const char *folder, folder_result *res, pd_err *err)
 {
 	memset(res, 0, sizeof *res);
-	if (threads < 1)
-		threads = 1;
-	if (threads > 16)
-		threads = 16;
 	if (folder_remove(folder, err) < 0)
 		return -1;
 	if (mkdir(folder, 0750) < 0)
@@ -140,29 +224,8 @@ int folder_write(const stmt_period *sp, const char *folder, int threads, folder_
 		if (statement_wanted(sp, k))
 			wanted[nw++] = k;
 	unsigned char (*digest)[2][32] = xmalloc((size_t)(nw ? nw : 1) * sizeof *digest);
-	json_object_seed(1); /* jansson's hash seed, set once before the threads start */
-	job jobs[16];
-	pthread_t tid[16];
-	int created[16] = {0};
-	for (int t = 0; t < threads; t++)
-		jobs[t] = (job){.sp = sp, .dirfd = dfd, .wanted = wanted, .n_wanted = nw, .digest = digest,
-				.thread = t, .threads = threads};
-	for (int t = 1; t < threads; t++)
-		created[t] = pthread_create(&tid[t], NULL, worker, &jobs[t]) == 0;
-	worker(&jobs[0]);
-	for (int t = 1; t < threads; t++) {
-		if (created[t])
-			pthread_join(tid[t], NULL);
-		else
-			worker(&jobs[t]); /* no thread: do its share here */
-	}
-	for (int t = 0; t < threads; t++) {
-		if (jobs[t].failed) {
-			*err = jobs[t].err;
-			goto out;
-		}
-		res->bytes += jobs[t].bytes;
-	}
+	if (write_statements(sp, dfd, wanted, nw, digest, &res->bytes, err) < 0)
+		goto out;
 	res->statements = nw;
 	/* the manifest in engine order, independent of which thread wrote what */
 	char name[128];

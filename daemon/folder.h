@@ -1,10 +1,9 @@
 /*
  * folder.h - writing a period's statements folder with both cores.
  *
- * Every file is made in memory by statement.c and written into `folder`
- * (created fresh); the statements are shared out between worker threads
- * (the files are independent), while SHA256SUMS lists them in one fixed
- * order, so the folder is byte-identical whatever the number of threads.
+ * Every file is made in memory by statement.c (on a second thread) and
+ * written into `folder` (created fresh) by the calling thread, in one fixed
+ * order that SHA256SUMS follows, so the folder is byte-identical always.
  * One syncfs makes the whole folder durable before the caller commits.
  */
 #ifndef PAYOUTD_FOLDER_H
@@ -24,7 +23,7 @@ typedef struct folder_result {
 	size_t manifest_len;
 } folder_result;
 
-int folder_write(const stmt_period *sp, const char *folder, int threads, folder_result *res, pd_err *err);
+int folder_write(const stmt_period *sp, const char *folder, folder_result *res, pd_err *err);
 /* Removes a flat folder of ours (statement folders have no subfolders); a missing one is fine. */
 int folder_remove(const char *path, pd_err *err);
 
