@@ -371,15 +371,17 @@ static const char *const line_type_names[] = {
 	"retail", "unilevel", "rank_advancement", "cap_adjustment", "clawback", "fee", "carry_in",
 };
 
-static int store_results(ledger *l, const plan *p, const period_data *pd, const engine_output *out, int32_t P,
-			 pd_err *err)
+static int store_results(ledger *l, const plan *p, const dists *d, const period_data *pd, const engine_output *out,
+			 int32_t P, pd_err *err)
 {
 	sqlite3_stmt *res = NULL, *ln = NULL;
 	int rc = -1;
 	if (ledger_prepare(l, "INSERT INTO period_results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &res, err) < 0 ||
 	    ledger_prepare(l, "INSERT INTO period_lines VALUES(?,?,?,?,?,?,?,?,?,?,?)", &ln, err) < 0)
 		goto out;
-	for (int32_t k = 0; k < pd->n; k++) {
+	/* in id order, the tables' key order: every insert appends at the B-tree's edge */
+	for (int32_t i = 0; i < pd->n; i++) {
+		int32_t k = d->pos[i];
 		const engine_result *r = &out->res[k];
 		/* kept when the next periods need it: a rank, a title, a balance, a statement */
 		if (!r->qualified && !r->title && !r->carried_out && !r->n_lines)
@@ -483,14 +485,14 @@ static json_t *files_json(const folder_result *fr)
 	return f;
 }
 
-static int record_period(ledger *l, const plan *p, const char *plan_text, size_t plan_len, const char *plan_sha,
-			 int32_t P, const char *name, const period_data *pd, const engine_output *out,
+static int record_period(ledger *l, const plan *p, const dists *d, const char *plan_text, size_t plan_len,
+			 const char *plan_sha, int32_t P, const char *name, const period_data *pd, const engine_output *out,
 			 const folder_result *fr, pd_err *err)
 {
 	sqlite3_stmt *st;
 	char now[32];
 	audit_now(now);
-	if (store_results(l, p, pd, out, P, err) < 0)
+	if (store_results(l, p, d, pd, out, P, err) < 0)
 		return -1;
 	if (ledger_prepare(l, "INSERT OR IGNORE INTO plans(sha256, text) VALUES(?, ?)", &st, err) < 0)
 		return -1;
@@ -637,7 +639,7 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 	if (folder_write(&sp, folder, &fr, err) < 0)
 		goto out;
 	t[3] = seconds();
-	if (record_period(l, p, plan_text, plan_len, plan_sha, P, name, &pd, &out, &fr, err) < 0)
+	if (record_period(l, p, d, plan_text, plan_len, plan_sha, P, name, &pd, &out, &fr, err) < 0)
 		goto out;
 	t[4] = seconds();
 	log_msg(LOG_INFO, "%s %s: %" PRId64 " statements; load %.2f s, engine %.2f s, files %.2f s (%" PRId64
