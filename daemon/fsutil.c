@@ -42,7 +42,17 @@ int fs_mkdirs(const char *path, unsigned mode, pd_err *err)
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
 			*s = '\0';
-			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			if (mkdir(p, mode) == 0) {
+				/* a new folder exists after a crash only once its parent is synced:
+				 * archive/YYYY-MM must not vanish with the files renamed into it */
+				char *parent = fs_dirname(p);
+				int rc = fs_fsync_dir(parent, err);
+				free(parent);
+				if (rc < 0) {
+					free(p);
+					return -1;
+				}
+			} else if (errno != EEXIST) {
 				int e = errno;
 				pd_errf(err, "cannot create folder %s: %s", p, strerror(e));
 				free(p);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "fsutil.h"
 
 struct ledger {
 	sqlite3 *db;
@@ -508,6 +509,14 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 	if (wrote && fsync(fd) < 0) {
 		pd_errf(err, "cannot sync audit log %s: %s", audit_path, strerror(errno));
 		goto out;
+	}
+	if (wrote && fseq == 0) {
+		/* the file may be new: its folder entry must be durable too */
+		char *dir = fs_dirname(audit_path);
+		int drc = fs_fsync_dir(dir, err);
+		free(dir);
+		if (drc < 0)
+			goto out;
 	}
 	rc = 0;
 out:
