@@ -246,12 +246,31 @@ int main(int argc, char **argv)
 	int lockfd = -1;
 	pd_err err;
 
+	/* Block the stop signals before anything else: a SIGTERM that arrives
+	 * during start-up (loading the ledger, publishing a pending close,
+	 * writing the "started" line) waits in the signalfd and stops the
+	 * daemon cleanly at its first look, instead of killing it mid-way. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d.sigfd < 0) {
+		log_msg(LOG_ERR, "cannot create a signalfd: %s", strerror(errno));
+		return EXIT_FAILURE_;
+	}
+
 	d.cfg = common_load_config(cfgpath);
-	if (!d.cfg)
+	if (!d.cfg) {
+		close(d.sigfd);
 		return EXIT_INVALID;
+	}
 	d.plan = common_load_plan(d.cfg->plan, d.plan_sha);
 	if (!d.plan) {
 		config_free(d.cfg);
+		close(d.sigfd);
 		return EXIT_INVALID;
 	}
 	if (dates_set_timezone(d.plan->timezone, &err) < 0) {
@@ -291,14 +310,6 @@ int main(int argc, char **argv)
 		goto out;
 	log_msg(LOG_INFO, "started: ledger %s, inbox %s, plan %s (sha256 %s)", d.cfg->database, d.cfg->inbox,
 		d.plan->name, d.plan_sha);
-
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
 	if (once) {
 		int s = scan(&d);
