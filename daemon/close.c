@@ -221,8 +221,8 @@ static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd,
 		" WHERE r.refund_of IS NOT NULL AND r.booked_period = ? AND r.flags & 5 = 5", &refunds, err) < 0)
 		return -1;
 	if (ledger_prepare(l,
-		"SELECT recipient, level, rate FROM period_lines WHERE period = ? AND source = ?"
-		" AND type IN ('retail', 'unilevel')", &orig, err) < 0) {
+		"SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM period_sources s, json_each(s.paid) j"
+		" WHERE s.period = ? AND s.source = ?", &orig, err) < 0) {
 		sqlite3_finalize(refunds);
 		return -1;
 	}
@@ -315,26 +315,30 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 	if (step != SQLITE_DONE)
 		return sql_err(l, err, "reading terminations");
 
-	/* volumes and net sales: attributed sales booked into P, not clawbacks (SPEC 6.2, 11.3) */
-	if (ledger_prepare(l, "SELECT distributor_id, pv, cv, amount FROM sales WHERE booked_period = ? AND flags & 5 = 1",
-			   &st, err) < 0)
+	/* volumes and net sales: attributed sales booked into P, not clawbacks
+	 * (SPEC 6.2, 11.3), as every booking has summed them up (ledger v3) */
+	if (ledger_prepare(l, "SELECT distributor_id, pv, cv, amount FROM volumes WHERE period = ?", &st, err) < 0)
 		return -1;
 	sqlite3_bind_int(st, 1, P);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t amount = sqlite3_column_int64(st, 3);
+		if (money_add(pd->net_sales, amount, &pd->net_sales) < 0) {
+			sqlite3_finalize(st);
+			return pd_errf(err, "net sales overflow in period %d", P);
+		}
 		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
 		if (i < 0)
 			continue;
 		int32_t k = d->pos[i];
 		if (money_add(pd->pv[k], sqlite3_column_int64(st, 1), &pd->pv[k]) < 0 ||
-		    money_add(pd->cv[k], sqlite3_column_int64(st, 2), &pd->cv[k]) < 0 ||
-		    money_add(pd->net_sales, sqlite3_column_int64(st, 3), &pd->net_sales) < 0) {
+		    money_add(pd->cv[k], sqlite3_column_int64(st, 2), &pd->cv[k]) < 0) {
 			sqlite3_finalize(st);
 			return pd_errf(err, "volume overflow in period %d", P);
 		}
 	}
 	sqlite3_finalize(st);
 	if (step != SQLITE_DONE)
-		return sql_err(l, err, "reading sales");
+		return sql_err(l, err, "reading volumes");
 
 	/* rank history, titles and balances from the periods before */
 	if (ledger_prepare(l, "SELECT distributor_id, qualified, title, carried_out FROM period_results WHERE period = ?",
@@ -371,15 +375,187 @@ static const char *const line_type_names[] = {
 	"retail", "unilevel", "rank_advancement", "cap_adjustment", "clawback", "fee", "carry_in",
 };
 
+/* ---- the packed JSON of period_results.lines and period_sources.paid -------------------- */
+
+/* A growing byte buffer; the caller owns b (free it). */
+typedef struct jbuf {
+	char *b;
+	size_t n, cap;
+} jbuf;
+
+static void jb_reserve(jbuf *j, size_t more)
+{
+	if (j->n + more <= j->cap)
+		return;
+	size_t cap = j->cap ? j->cap : 1024;
+	while (cap < j->n + more)
+		cap *= 2;
+	j->b = xrealloc(j->b, cap);
+	j->cap = cap;
+}
+
+static void jb_raw(jbuf *j, const char *s, size_t len)
+{
+	jb_reserve(j, len);
+	memcpy(j->b + j->n, s, len);
+	j->n += len;
+}
+
+static void jb_char(jbuf *j, char ch)
+{
+	jb_reserve(j, 1);
+	j->b[j->n++] = ch;
+}
+
+static void jb_i64(jbuf *j, int64_t v)
+{
+	char tmp[24];
+	int len = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+	jb_raw(j, tmp, (size_t)len);
+}
+
+/* A JSON string, or null; ids are UTF-8 without control characters, but
+ * escape them anyway rather than trust that here. */
+static void jb_str(jbuf *j, const char *s)
+{
+	if (!s) {
+		jb_raw(j, "null", 4);
+		return;
+	}
+	jb_char(j, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			jb_char(j, '\\');
+			jb_char(j, (char)*p);
+		} else if (*p < 0x20) {
+			char esc[8];
+			snprintf(esc, sizeof esc, "\\u%04x", *p);
+			jb_raw(j, esc, 6);
+		} else {
+			jb_char(j, (char)*p);
+		}
+	}
+	jb_char(j, '"');
+}
+
+/* [type, level, source, base, rate, rank, name, amount], as SQLite's json_array writes it */
+static void jb_line(jbuf *j, const plan *p, const period_data *pd, const engine_line *e)
+{
+	jb_char(j, '[');
+	jb_str(j, line_type_names[e->type]);
+	jb_char(j, ',');
+	if (e->level >= 1)
+		jb_i64(j, e->level);
+	else
+		jb_raw(j, "null", 4);
+	jb_char(j, ',');
+	jb_str(j, e->source >= 0 ? pd->ids[e->source] : NULL);
+	jb_char(j, ',');
+	jb_i64(j, e->base);
+	jb_char(j, ',');
+	jb_i64(j, e->rate);
+	jb_char(j, ',');
+	jb_str(j, e->rank >= 0 ? p->ranks[e->rank].id : NULL);
+	jb_char(j, ',');
+	jb_str(j, e->fee >= 0 ? p->fees[e->fee].name : NULL);
+	jb_char(j, ',');
+	jb_i64(j, e->amount);
+	jb_char(j, ']');
+}
+
+static int is_source_line(const engine_line *e)
+{
+	return (e->type == LINE_RETAIL || e->type == LINE_UNILEVEL) && e->source >= 0;
+}
+
+/*
+ * period_sources: for every source, in id order, the (recipient, level, rate)
+ * of the retail and unilevel lines its volume paid, recipients in id order.
+ * The line references are grouped by source in one counting pass (CSR).
+ */
+static int store_sources(ledger *l, const dists *d, const period_data *pd, const engine_output *out, int32_t P,
+			 pd_err *err)
+{
+	size_t n = (size_t)pd->n;
+	uint32_t *start = xcalloc(n + 1, sizeof *start);
+	for (int32_t k = 0; k < pd->n; k++)
+		for (uint32_t j = 0; j < out->res[k].n_lines; j++) {
+			const engine_line *e = &out->lines[out->first_line[k] + j];
+			if (is_source_line(e))
+				start[e->source + 1]++;
+		}
+	for (size_t k = 0; k < n; k++)
+		start[k + 1] += start[k];
+	uint32_t *fill = xmalloc((n + 1) * sizeof *fill);
+	memcpy(fill, start, (n + 1) * sizeof *fill);
+	size_t total = start[n];
+	uint64_t *ref = xmalloc((total ? total : 1) * sizeof *ref); /* recipient position << 32 | line index */
+	/* recipients in id order, so each source's list is too */
+	for (int32_t i = 0; i < pd->n; i++) {
+		int32_t k = d->pos[i];
+		for (uint32_t j = 0; j < out->res[k].n_lines; j++) {
+			uint64_t li = out->first_line[k] + j;
+			const engine_line *e = &out->lines[li];
+			if (is_source_line(e))
+				ref[fill[e->source]++] = (uint64_t)(uint32_t)k << 32 | (uint32_t)li;
+		}
+	}
+	free(fill);
+	sqlite3_stmt *st = NULL;
+	jbuf j = {0};
+	int rc = -1;
+	if (ledger_prepare(l, "INSERT INTO period_sources(period, source, paid) VALUES(?,?,?)", &st, err) < 0)
+		goto out;
+	for (int32_t i = 0; i < pd->n; i++) {
+		int32_t s = d->pos[i];
+		if (start[s] == start[s + 1])
+			continue;
+		j.n = 0;
+		jb_char(&j, '[');
+		for (uint32_t r = start[s]; r < start[s + 1]; r++) {
+			const engine_line *e = &out->lines[(uint32_t)ref[r]];
+			if (r > start[s])
+				jb_char(&j, ',');
+			jb_char(&j, '[');
+			jb_str(&j, pd->ids[ref[r] >> 32]);
+			jb_char(&j, ',');
+			if (e->level >= 1)
+				jb_i64(&j, e->level);
+			else
+				jb_raw(&j, "null", 4);
+			jb_char(&j, ',');
+			jb_i64(&j, e->rate);
+			jb_char(&j, ']');
+		}
+		jb_char(&j, ']');
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, P);
+		sqlite3_bind_text(st, 2, pd->ids[s], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, j.b, (int)j.n, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sql_err(l, err, "recording what each source paid");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (st)
+		sqlite3_finalize(st);
+	free(j.b);
+	free(ref);
+	free(start);
+	return rc;
+}
+
 static int store_results(ledger *l, const plan *p, const dists *d, const period_data *pd, const engine_output *out,
 			 int32_t P, pd_err *err)
 {
-	sqlite3_stmt *res = NULL, *ln = NULL;
+	sqlite3_stmt *res = NULL;
+	jbuf j = {0};
 	int rc = -1;
-	if (ledger_prepare(l, "INSERT INTO period_results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &res, err) < 0 ||
-	    ledger_prepare(l, "INSERT INTO period_lines VALUES(?,?,?,?,?,?,?,?,?,?,?)", &ln, err) < 0)
+	if (ledger_prepare(l, "INSERT INTO period_results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &res, err) < 0)
 		goto out;
-	/* in id order, the tables' key order: every insert appends at the B-tree's edge */
+	/* in id order, the table's key order: every insert appends at the B-tree's edge */
 	for (int32_t i = 0; i < pd->n; i++) {
 		int32_t k = d->pos[i];
 		const engine_result *r = &out->res[k];
@@ -403,48 +579,25 @@ static int store_results(ledger *l, const plan *p, const dists *d, const period_
 			sqlite3_bind_text(res, 19, pd->ibans[k], -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(res, 19);
+		j.n = 0;
+		jb_char(&j, '[');
+		for (uint32_t x = 0; x < r->n_lines; x++) {
+			if (x)
+				jb_char(&j, ',');
+			jb_line(&j, p, pd, &out->lines[out->first_line[k] + x]);
+		}
+		jb_char(&j, ']');
+		sqlite3_bind_text(res, 20, j.b, (int)j.n, SQLITE_STATIC);
 		if (sqlite3_step(res) != SQLITE_DONE) {
 			sql_err(l, err, "recording results");
 			goto out;
 		}
-		for (uint32_t j = 0; j < r->n_lines; j++) {
-			const engine_line *e = &out->lines[out->first_line[k] + j];
-			sqlite3_reset(ln);
-			sqlite3_bind_int(ln, 1, P);
-			sqlite3_bind_text(ln, 2, pd->ids[k], -1, SQLITE_STATIC);
-			sqlite3_bind_int(ln, 3, (int)j);
-			sqlite3_bind_text(ln, 4, line_type_names[e->type], -1, SQLITE_STATIC);
-			if (e->level >= 1)
-				sqlite3_bind_int(ln, 5, e->level);
-			else
-				sqlite3_bind_null(ln, 5);
-			if (e->source >= 0)
-				sqlite3_bind_text(ln, 6, pd->ids[e->source], -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(ln, 6);
-			sqlite3_bind_int64(ln, 7, e->base);
-			sqlite3_bind_int64(ln, 8, e->rate);
-			if (e->rank >= 0)
-				sqlite3_bind_text(ln, 9, p->ranks[e->rank].id, -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(ln, 9);
-			if (e->fee >= 0)
-				sqlite3_bind_text(ln, 10, p->fees[e->fee].name, -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(ln, 10);
-			sqlite3_bind_int64(ln, 11, e->amount);
-			if (sqlite3_step(ln) != SQLITE_DONE) {
-				sql_err(l, err, "recording lines");
-				goto out;
-			}
-		}
 	}
-	rc = 0;
+	rc = store_sources(l, d, pd, out, P, err);
 out:
 	if (res)
 		sqlite3_finalize(res);
-	if (ln)
-		sqlite3_finalize(ln);
+	free(j.b);
 	return rc;
 }
 

@@ -497,7 +497,7 @@ static int attribute_waiting(ictx *c)
 		return 0;
 	int rc = -1;
 	/* originals before their refunds: a refund follows where its original went */
-	if (ledger_prepare(c->l, "SELECT sale_id, booked_period, amount, flags, refund_of FROM sales"
+	if (ledger_prepare(c->l, "SELECT sale_id, booked_period, amount, flags, refund_of, pv, cv FROM sales"
 				 " WHERE distributor_id = ? AND flags & 1 = 0 ORDER BY refund_of IS NOT NULL, sale_id",
 				 &sel, c->err) < 0 ||
 	    ledger_prepare(c->l, "UPDATE sales SET booked_period = ?, flags = ? WHERE sale_id = ?", &upd, c->err) < 0 ||
@@ -512,7 +512,14 @@ static int attribute_waiting(ictx *c)
 			int64_t amount = sqlite3_column_int64(sel, 2);
 			int flags = sqlite3_column_int(sel, 3);
 			int refund = sqlite3_column_type(sel, 4) != SQLITE_NULL;
-			ingest_count_sale(c, booked, -1, amount, flags);
+			int64_t pv = sqlite3_column_int64(sel, 5), cv = sqlite3_column_int64(sel, 6);
+			const char *dist = dtext(c, c->drows[i].id);
+			long line = c->drows[i].line;
+			if (ingest_count_sale(c, line, DC_DISTRIBUTOR_ID, booked, -1, dist, amount, pv, cv, flags) < 0) {
+				/* an overflow is this row's error (the file is rejected), not a ledger failure */
+				rc = c->fatal ? -1 : 0;
+				goto out;
+			}
 			int nflags = flags | SALE_ATTRIBUTED;
 			int32_t nbooked = booked;
 			if (refund) {
@@ -530,7 +537,11 @@ static int attribute_waiting(ictx *c)
 				nbooked = c->eo;
 				nflags |= SALE_LATE;
 			}
-			ingest_count_sale(c, nbooked, +1, amount, nflags);
+			if (ingest_count_sale(c, line, DC_DISTRIBUTOR_ID, nbooked, +1, dist, amount, pv, cv, nflags) < 0) {
+				/* an overflow is this row's error (the file is rejected), not a ledger failure */
+				rc = c->fatal ? -1 : 0;
+				goto out;
+			}
 			sqlite3_reset(upd);
 			sqlite3_bind_int(upd, 1, nbooked);
 			sqlite3_bind_int(upd, 2, nflags);
@@ -559,7 +570,58 @@ out:
 
 /* ---- period statistics --------------------------------------------------- */
 
-void ingest_count_sale(ictx *c, int32_t period, int sign, int64_t amount, int flags)
+/* Adds sign * (pv, cv, amount) to dist's volumes in period. */
+static int count_volume(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
+			int64_t pv, int64_t cv)
+{
+	size_t idlen = strlen(dist);
+	char key[4 + INGEST_MAX_ID];
+	if (idlen > INGEST_MAX_ID) {
+		ingest_value_error(c, line, col, dist, "distributor id longer than %d bytes", INGEST_MAX_ID);
+		return -1;
+	}
+	uint32_t up = (uint32_t)period;
+	key[0] = (char)(up >> 24);
+	key[1] = (char)(up >> 16);
+	key[2] = (char)(up >> 8);
+	key[3] = (char)up;
+	memcpy(key + 4, dist, idlen);
+	size_t klen = 4 + idlen;
+	if (!c->vindex)
+		c->vindex = idset_new();
+	int created = 0;
+	size_t k = idset_put(c->vindex, key, klen, &created);
+	if (k == SIZE_MAX)
+		return ingest_sql_fail(c, "out of memory counting volumes");
+	if (created) {
+		if (c->n_vols == c->cap_vols) {
+			c->cap_vols = c->cap_vols ? c->cap_vols * 2 : 1024;
+			c->vols = xrealloc(c->vols, c->cap_vols * sizeof *c->vols);
+		}
+		if (c->vkeys_used + klen > c->vkeys_cap) {
+			c->vkeys_cap = c->vkeys_cap ? c->vkeys_cap * 2 : 65536;
+			if (c->vkeys_cap < c->vkeys_used + klen)
+				c->vkeys_cap = c->vkeys_used + klen;
+			c->vkeys = xrealloc(c->vkeys, c->vkeys_cap);
+		}
+		volume_delta *v = &c->vols[c->n_vols++];
+		memset(v, 0, sizeof *v);
+		v->key = c->vkeys_used;
+		v->key_len = (uint16_t)klen;
+		memcpy(c->vkeys + c->vkeys_used, key, klen);
+		c->vkeys_used += klen;
+	}
+	volume_delta *v = &c->vols[k];
+	if (money_add(v->pv, sign * pv, &v->pv) < 0 || money_add(v->cv, sign * cv, &v->cv) < 0 ||
+	    money_add(v->amount, sign * amount, &v->amount) < 0) {
+		ingest_value_error(c, line, col, dist, "the volume of this distributor in the period would overflow");
+		return -1;
+	}
+	return 0;
+}
+
+int ingest_count_sale(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
+		      int64_t pv, int64_t cv, int flags)
 {
 	period_delta *d = NULL;
 	for (size_t i = 0; i < c->n_deltas && !d; i++)
@@ -575,12 +637,60 @@ void ingest_count_sale(ictx *c, int32_t period, int sign, int64_t amount, int fl
 		d->period = period;
 	}
 	d->sales += sign;
-	/* net sales count attributed sales and same-period refunds, not clawbacks (SPEC 11.3) */
-	if ((flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK))
+	/* net sales and volumes count attributed sales and same-period refunds,
+	 * not clawbacks (SPEC 6.2, 11.3) */
+	int counts = (flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK);
+	if (counts)
 		d->net += sign * amount;
 	d->late += sign * ((flags & SALE_LATE) != 0);
 	d->clawbacks += sign * ((flags & SALE_CLAWBACK) != 0);
 	d->unattributed += sign * !(flags & SALE_ATTRIBUTED);
+	return counts ? count_volume(c, line, col, period, sign, dist, amount, pv, cv) : 0;
+}
+
+static const char *vol_keys; /* for cmp_vol: qsort has no context argument */
+
+static int cmp_vol(const void *a, const void *b)
+{
+	const volume_delta *x = a, *y = b;
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int c = memcmp(vol_keys + x->key, vol_keys + y->key, n);
+	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Adds the file's volume deltas in key order: every upsert lands next to the
+ * last one, so a file touching a million distributors stays sequential. */
+static int flush_volumes(ictx *c)
+{
+	if (!c->n_vols)
+		return 0;
+	vol_keys = c->vkeys;
+	qsort(c->vols, c->n_vols, sizeof *c->vols, cmp_vol);
+	vol_keys = NULL;
+	sqlite3_stmt *st;
+	if (ledger_prepare(c->l,
+		"INSERT INTO volumes(period, distributor_id, pv, cv, amount) VALUES(?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT(period, distributor_id) DO UPDATE SET pv = pv + ?3, cv = cv + ?4, amount = amount + ?5",
+		&st, c->err) < 0)
+		return -1;
+	for (size_t i = 0; i < c->n_vols; i++) {
+		const volume_delta *v = &c->vols[i];
+		const unsigned char *k = (const unsigned char *)c->vkeys + v->key;
+		int32_t period = (int32_t)((uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 | (uint32_t)k[2] << 8 | k[3]);
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, period);
+		sqlite3_bind_text(st, 2, (const char *)k + 4, v->key_len - 4, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, v->pv);
+		sqlite3_bind_int64(st, 4, v->cv);
+		sqlite3_bind_int64(st, 5, v->amount);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			/* SQLite reports "integer overflow" when a stored total would wrap */
+			sqlite3_finalize(st);
+			return ingest_sql_fail(c, "updating the volumes");
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
 }
 
 static int flush_stats(ictx *c)
@@ -658,6 +768,12 @@ static void finalize_all(ictx *c)
 	free(c->drows);
 	free(c->dtext);
 	free(c->deltas);
+	idset_free(c->vindex);
+	free(c->vols);
+	free(c->vkeys);
+	c->vindex = NULL;
+	c->vols = NULL;
+	c->vkeys = NULL;
 }
 
 /* 1 when a file with this SHA-256 is booked; fills who/when for the message */
@@ -827,7 +943,7 @@ int ingest_file(ledger *l, const plan *p, const config_input *in, int fd, const 
 		rc = INGEST_REJECTED;
 		goto out;
 	}
-	if (flush_stats(c) < 0 || record_file(c, claim, archive_dir) < 0)
+	if (flush_stats(c) < 0 || flush_volumes(c) < 0 || record_file(c, claim, archive_dir) < 0)
 		goto out;
 	finalize_all(c);
 	csvin_free(c->r);

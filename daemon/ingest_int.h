@@ -40,6 +40,15 @@ typedef struct period_delta {
 	int64_t sales, net, late, clawbacks, unattributed;
 } period_delta;
 
+/* What one file changes in volumes: per (booked period, distributor) net
+ * pv, cv and amount of the sales that count (attributed, not clawbacks).
+ * key: the period big-endian then the id, so byte order = the table's order. */
+typedef struct volume_delta {
+	size_t key;           /* offset into ictx.vkeys */
+	uint16_t key_len;
+	int64_t pv, cv, amount;
+} volume_delta;
+
 typedef struct ictx {
 	ledger *l;
 	sqlite3 *db;          /* the connection this context may use */
@@ -70,10 +79,21 @@ typedef struct ictx {
 
 	period_delta *deltas;
 	size_t n_deltas, cap_deltas;
+
+	struct idset *vindex;  /* volume key -> index into vols */
+	volume_delta *vols;
+	size_t n_vols, cap_vols;
+	char *vkeys;
+	size_t vkeys_used, vkeys_cap;
 } ictx;
 
-/* Counts a sale (sign +1) or takes it back (-1) in booked period `period`. */
-void ingest_count_sale(ictx *c, int32_t period, int sign, int64_t amount, int flags);
+/* Counts a sale (sign +1) or takes it back (-1) in booked period `period`:
+ * the period statistics, and the volumes of distributor `dist` when the sale
+ * counts there (attributed, not a clawback). Returns 0, or -1 after a row
+ * error on `line`, column `col` (the distributor's) when a volume total would
+ * overflow (or after ingest_sql_fail, c->fatal set). */
+int ingest_count_sale(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
+		      int64_t pv, int64_t cv, int flags);
 
 size_t ingest_error_count(const ictx *c);
 void ingest_value_errorv(ictx *c, long line, int col, const char *value, size_t vlen, const char *fmt,

@@ -569,7 +569,9 @@ static int book_sale(ictx *c, writer *w, psale *s)
 		same_id_again(c, w, s);
 		return 0;
 	}
-	ingest_count_sale(c, s->booked, +1, s->amount, s->flags);
+	if (ingest_count_sale(c, s->line, SC_DISTRIBUTOR_ID, s->booked, +1, s->dist, s->amount, s->pv_eff, s->cv_eff,
+			      s->flags) < 0)
+		return c->fatal ? -1 : 0; /* else a row error: the file is rejected */
 	ingest_stats *st_ = &c->res->st;
 	st_->sales++;
 	st_->late += (s->flags & SALE_LATE) != 0;

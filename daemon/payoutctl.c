@@ -300,8 +300,9 @@ static int cmd_statement(const char *cfgpath, const char *dist, const char *peri
 	for (int k = 0; k < 8; k++)
 		tot[k] = sqlite3_column_int64(st, 8 + k);
 	sqlite3_finalize(st);
-	if (ledger_prepare(l, "SELECT type, level, source, base, rate, rank, name, amount FROM period_lines"
-			      " WHERE period = ? AND recipient = ? ORDER BY seq", &st, &err) < 0) {
+	if (ledger_prepare(l, "SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,"
+			      " j.value ->> 5, j.value ->> 6, j.value ->> 7 FROM period_results r, json_each(r.lines) j"
+			      " WHERE r.period = ? AND r.distributor_id = ? ORDER BY j.key", &st, &err) < 0) {
 		log_msg(LOG_ERR, "%s", err.msg);
 		goto out;
 	}

@@ -153,7 +153,17 @@ for other in "$L2" "$L3"; do
 		fail "statements of $other differ from those of $L1: $(head -c 3000 "$T/diff.txt")"
 done
 # the ledgers agree on what they recorded, line by line
-lines_dump() { sqlite3 -batch -readonly "$1/state/ledger.db" 'SELECT * FROM period_lines ORDER BY period, recipient, seq; SELECT * FROM period_results ORDER BY period, distributor_id; SELECT period, name, plan_sha256, net_sales, manifest_sha256 FROM periods ORDER BY period'; }
+lines_dump() {
+	sqlite3 -batch -readonly "$1/state/ledger.db" "SELECT * FROM volumes ORDER BY period, distributor_id;
+		SELECT * FROM period_results ORDER BY period, distributor_id;
+		SELECT * FROM period_sources ORDER BY period, source;
+		SELECT period, name, plan_sha256, net_sales, manifest_sha256 FROM periods ORDER BY period" ||
+		fail "cannot dump the ledger $1/state/ledger.db"
+}
+# every table is there and holds something (a dump of nothing would agree too)
+for t in volumes period_results period_sources; do
+	[[ $(sqlite3 -batch -readonly "$L1/state/ledger.db" "SELECT count(*) FROM $t") -gt 0 ]] || fail "$t is empty in $L1"
+done
 assert_eq "$(lines_dump "$L1" | sha256sum)" "$(lines_dump "$L2" | sha256sum)" "recorded results of ledgers one and two"
 assert_eq "$(lines_dump "$L1" | sha256sum)" "$(lines_dump "$L3" | sha256sum)" "recorded results of ledgers one and three"
 for d in "$L1" "$L2" "$L3"; do

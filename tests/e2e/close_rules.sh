@@ -43,7 +43,7 @@ assert_contains "$OUT" "  Z: 1 sale from 2026-11-15"
 assert_not_contains "$OUT" "  Y: " "a sale dated after the period does not refuse it"
 assert_eq 0 "$(q 'SELECT count(*) FROM periods')" "periods after a refused close"
 assert_eq 0 "$(q 'SELECT count(*) FROM period_results')" "period_results after a refused close"
-assert_eq 0 "$(q 'SELECT count(*) FROM period_lines')" "period_lines after a refused close"
+assert_eq 0 "$(q 'SELECT count(*) FROM period_sources')" "period_sources after a refused close"
 assert_eq "$audit_before" "$(sha256sum "$AUDIT")" "audit log after a refused close"
 assert_eq "$ledger_before" "$(ledger_dump)" "ledger after a refused close"
 [[ ! -d $STATEMENTS ]] || assert_dir_empty "$STATEMENTS" "statements after a refused close"
@@ -80,14 +80,14 @@ assert_eq "0" "$(q "SELECT flags & 1 FROM sales WHERE sale_id = 'U1'")" "U1 stil
 # ---- an already closed period: exit 0, says so, changes nothing -------------------------
 sums_before=$(tree_sums "$STATEMENTS")
 audit_before=$(sha256sum "$AUDIT")
-ledger_before=$(ledger_dump; q 'SELECT * FROM periods; SELECT count(*) FROM period_lines')
+ledger_before=$(ledger_dump; q 'SELECT * FROM periods; SELECT count(*) FROM period_sources')
 close_ok 2026-11
 assert_eq "2026-11 is already closed: nothing to do" "$(cat "$OUT")" "output of closing a closed period"
 close_ok 2026-11 --force
 assert_eq "2026-11 is already closed: nothing to do" "$(cat "$OUT")" "output of closing a closed period with --force"
 assert_eq "$sums_before" "$(tree_sums "$STATEMENTS")" "statements after closing a closed period"
 assert_eq "$audit_before" "$(sha256sum "$AUDIT")" "audit log after closing a closed period"
-assert_eq "$ledger_before" "$(ledger_dump; q 'SELECT * FROM periods; SELECT count(*) FROM period_lines')" "ledger after closing a closed period"
+assert_eq "$ledger_before" "$(ledger_dump; q 'SELECT * FROM periods; SELECT count(*) FROM period_sources')" "ledger after closing a closed period"
 
 # ---- late sales ------------------------------------------------------------------------
 # Z becomes known: U1 (dated 2026-11-15, closed) is booked into 2026-12, late.

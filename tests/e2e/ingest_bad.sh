@@ -67,6 +67,11 @@ expect sales-thousands.csv \
 printf '%s\n' "$H" 'X1,A1,2026-11-03,99999999999999999999,EUR' | drop sales-overflow.csv
 expect sales-overflow.csv 'sales-overflow.csv:2:4: column "amount": value "99999999999999999999": value too large'
 
+# each amount fits, their total in A1's volume for 2026-11 does not (int64 cents)
+printf '%s\n' "$H" 'X1,A1,2026-11-03,50000000000000000.00,EUR' 'X2,A1,2026-11-04,50000000000000000.00,EUR' |
+	drop sales-volume-overflow.csv
+expect sales-volume-overflow.csv 'sales-volume-overflow.csv:3:2: column "distributor_id": value "A1": the volume of this distributor in the period would overflow'
+
 # ---- fields -----------------------------------------------------------------
 # the good row X0 of each file is not booked either: a file is all or nothing
 printf '%s\n' "$H" 'X0,A1,2026-11-03,1.00,EUR' 'X1,,2026-11-03,12.50,EUR' | drop sales-empty-field.csv

@@ -69,8 +69,24 @@ fail() {
 
 # pass: the last line of every test.
 pass() {
+	[[ -f $DB ]] && assert_volumes_consistent
 	echo "PASS [$TEST_NAME]"
 	exit 0
+}
+
+# assert_volumes_consistent: the volumes every booking keeps up to date are
+# exactly what summing the sales that count gives (attributed, not
+# clawbacks, per booked period and distributor). Every test checks it at
+# its end, after whatever refunds, attributions, rejections and crashes it made.
+assert_volumes_consistent() {
+	local kept summed
+	kept=$(q "SELECT period, distributor_id, pv, cv, amount FROM volumes
+	          WHERE pv != 0 OR cv != 0 OR amount != 0 ORDER BY 1, 2") || fail "cannot read volumes"
+	summed=$(q "SELECT * FROM (SELECT booked_period, distributor_id, sum(pv) AS pv, sum(cv) AS cv, sum(amount) AS a
+	            FROM sales WHERE flags & 5 = 1 GROUP BY 1, 2) WHERE pv != 0 OR cv != 0 OR a != 0 ORDER BY 1, 2") ||
+		fail "cannot sum the sales"
+	[[ $kept == "$summed" ]] || fail "volumes differ from the sales they sum:
+$(diff <(echo "$kept") <(echo "$summed") | head -20)"
 }
 
 # write_config [EXTRA_YAML]: writes $CONF (paths under state/) and copies the
@@ -138,7 +154,7 @@ q() {
 
 # ledger_dump: the booked content of the ledger (not rejections, not audit).
 ledger_dump() {
-	sqlite3 -batch -readonly "$DB" '.dump sales distributors distributor_status products files'
+	sqlite3 -batch -readonly "$DB" '.dump sales volumes distributors distributor_status products files'
 }
 
 # archive_month: the month folder payoutd archives into now (its local time).

@@ -86,7 +86,8 @@ static void test_migrates_empty_to_current(void **state)
 
 /* Every migration, one at a time: a ledger left at version v by an older
  * build, holding data, is migrated by ledger_open to the current version
- * with its data intact (version 1 -> 2 adds the tables of the close). */
+ * with its data intact (version 1 -> 2 adds the tables of the close, 2 -> 3
+ * sums the sales into volumes). */
 static void test_each_migration_keeps_data(void **state)
 {
 	(void)state;
@@ -106,7 +107,7 @@ static void test_each_migration_keeps_data(void **state)
 			"INSERT INTO meta VALUES('currency', 'EUR');"
 			"INSERT INTO distributors VALUES('A1', NULL, 'Anna', 20000, 'DE', NULL, 'DE89', NULL, 0, NULL, NULL, 1, 1);"
 			"INSERT INTO sales VALUES('S1', 'A1', 20760, 8000, 16000, 6400, 24322, 1, NULL, 'promo', 2000000, 1000000, 42, 2, 2);"
-			"INSERT INTO periods VALUES(24321, '2026-10', '2026-11-03T00:00:00Z');"
+			"INSERT INTO periods(period, name, closed_at) VALUES(24321, '2026-10', '2026-11-03T00:00:00Z');"
 			"INSERT INTO audit VALUES(1, '{}', 'abc');", NULL, NULL, NULL), SQLITE_OK);
 		sqlite3_close(h);
 
@@ -124,9 +125,87 @@ static void test_each_migration_keeps_data(void **state)
 		assert_string_equal((const char *)sqlite3_column_text(st, 3), "2026-10");
 		assert_int_equal(sqlite3_column_type(st, 4), SQLITE_NULL); /* closed before plans were kept */
 		sqlite3_finalize(st);
-		assert_int_equal(ledger_exec(l, "SELECT * FROM period_results, period_lines, plans LIMIT 0", &err), 0);
+		assert_int_equal(ledger_exec(l, "SELECT * FROM period_results, period_sources, plans LIMIT 0", &err), 0);
+		/* version 3 sums the sale into its distributor's volumes */
+		assert_int_equal(ledger_prepare(l, "SELECT period, distributor_id, pv, cv, amount FROM volumes", &st, &err), 0);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 24322);
+		assert_string_equal((const char *)sqlite3_column_text(st, 1), "A1");
+		assert_int_equal(sqlite3_column_int64(st, 2), 16000);
+		assert_int_equal(sqlite3_column_int64(st, 3), 6400);
+		assert_int_equal(sqlite3_column_int64(st, 4), 8000);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
 		ledger_close(l);
 	}
+}
+
+static void expect_text(ledger *l, const char *sql, const char *want)
+{
+	sqlite3_stmt *st;
+	pd_err err;
+	assert_int_equal(ledger_prepare(l, sql, &st, &err), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	const unsigned char *got = sqlite3_column_text(st, 0);
+	if (!got || strcmp((const char *)got, want) != 0)
+		fail_msg("%s\n  gave %s\n  want %s", sql, got ? (const char *)got : "NULL", want);
+	sqlite3_finalize(st);
+}
+
+/*
+ * Version 2 -> 3 on a ledger with a closed period: the lines of each
+ * statement become one JSON array in seq order, what each source paid
+ * becomes one row per source, and volumes hold the net pv, cv and amount of
+ * the sales that count (attributed, not clawbacks; same-period refunds do).
+ */
+static void test_migration_v3_packs_lines(void **state)
+{
+	(void)state;
+	char db[512];
+	path(db, "v2.db");
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	for (int v = 0; v < 2; v++)
+		assert_int_equal(sqlite3_exec(h, ledger_migration_sql(v), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 2;"
+		/* sales of period 24322: B1 150.00 (pv 100, cv 80), refunded 50.00 (pv -30, cv -20) in the
+		 * same period; an unattributed one and a clawback, which do not count; A1 one sale */
+		"INSERT INTO sales VALUES('S1', 'B1', 20760, 15000, 10000, 8000, 24322, 1, NULL, NULL, NULL, NULL, 1, 2, 2);"
+		"INSERT INTO sales VALUES('R1', 'B1', 20761, -5000, -3000, -2000, 24322, 1, 'S1', NULL, NULL, NULL, 2, 2, 3);"
+		"INSERT INTO sales VALUES('S2', 'Z9', 20762, 9900, 9900, 9900, 24322, 0, NULL, NULL, NULL, NULL, 3, 2, 4);"
+		"INSERT INTO sales VALUES('R0', 'B1', 20763, -700, -700, -700, 24322, 5, 'S0', NULL, NULL, NULL, 4, 2, 5);"
+		"INSERT INTO sales VALUES('S3', 'A1', 20764, 2000, 1000, 1000, 24322, 1, NULL, NULL, NULL, NULL, 5, 2, 6);"
+		"INSERT INTO sales VALUES('S4', 'A1', 20790, 3000, 2000, 2000, 24323, 3, NULL, NULL, NULL, NULL, 6, 2, 7);"
+		"INSERT INTO period_results VALUES(24322, 'A1', 'r1', 'r1', 'r1', 1, 0, 1000, 8000, 1200, 0, 0, 100,"
+		"  0, 1100, 1100, 0, 'Anna', NULL);"
+		"INSERT INTO period_results VALUES(24322, 'B1', 'r1', 'r1', 'r1', 1, 0, 7000, 7000, 0, 0, 0, 0,"
+		"  0, 0, 0, 0, 'Bernd', NULL);"
+		/* inserted out of seq order on purpose */
+		"INSERT INTO period_lines VALUES(24322, 'A1', 2, 'fee', NULL, NULL, 0, 0, NULL, 'admin \"fee\"', -100);"
+		"INSERT INTO period_lines VALUES(24322, 'A1', 0, 'retail', NULL, 'A1', 1000, 100000, NULL, NULL, 100);"
+		"INSERT INTO period_lines VALUES(24322, 'A1', 1, 'unilevel', 1, 'B1', 6000, 100000, NULL, NULL, 600);"
+		"INSERT INTO period_lines VALUES(24322, 'A1', 3, 'unilevel', 1, 'B2', 5000, 100000, NULL, NULL, 500);",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	ledger *l = NULL;
+	pd_err err;
+	assert_int_equal(ledger_open(db, &l, &err), 0);
+	assert_int_equal(ledger_schema_version(l), 3);
+	expect_text(l, "SELECT lines FROM period_results WHERE distributor_id = 'A1'",
+		    "[[\"retail\",null,\"A1\",1000,100000,null,null,100],"
+		    "[\"unilevel\",1,\"B1\",6000,100000,null,null,600],"
+		    "[\"fee\",null,null,0,0,null,\"admin \\\"fee\\\"\",-100],"
+		    "[\"unilevel\",1,\"B2\",5000,100000,null,null,500]]");
+	expect_text(l, "SELECT lines FROM period_results WHERE distributor_id = 'B1'", "[]");
+	expect_text(l, "SELECT group_concat(source || '=' || paid, ' ') FROM period_sources WHERE period = 24322",
+		    "A1=[[\"A1\",null,100000]] B1=[[\"A1\",1,100000]] B2=[[\"A1\",1,100000]]");
+	/* B1: 150.00 - 50.00 = 100.00, pv 100 - 30 = 70, cv 80 - 20 = 60 */
+	expect_text(l, "SELECT group_concat(period || ' ' || distributor_id || ' ' || pv || ' ' || cv || ' ' || amount, '; ')"
+		       " FROM volumes",
+		    "24322 A1 1000 1000 2000; 24322 B1 7000 6000 10000; 24323 A1 2000 2000 3000");
+	assert_int_not_equal(ledger_exec(l, "SELECT * FROM period_lines", &err), 0);
+	ledger_close(l);
 }
 
 /* A ledger written by a newer build is refused, never reinterpreted. */
@@ -272,6 +351,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrates_empty_to_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_migration_keeps_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v3_packs_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_sync_repairs, setup, teardown),
