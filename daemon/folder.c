@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int write_all(int dirfd, const char *name, const char *buf, size_t len, pd_err *err)
@@ -234,6 +235,8 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 			snprintf(name, sizeof name, "%s.%s", sp->ids[wanted[w]], f ? "html" : "json");
 			manifest_line(&m, &mlen, &mcap, digest[w][f], name);
 		}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	unsigned char d[32];
 	if (statement_payouts_csv(sp, &buf, &len) < 0 || write_all(dfd, "payouts.csv", buf, len, err) < 0)
 		goto fail_make;
@@ -257,6 +260,8 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	res->manifest = m;
 	res->manifest_len = mlen;
 	m = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->summary_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	/* one syncfs for the whole folder rather than an fsync per file */
 	if (syncfs(dfd) < 0 || fsync(dfd) < 0) {
 		pd_errf(err, "cannot sync %s: %s", folder, strerror(errno));

@@ -21,6 +21,9 @@ typedef struct folder_result {
 	int64_t bytes;
 	char *manifest;           /* SHA256SUMS as written ("HEX  NAME\n" lines); malloc'ed, caller frees */
 	size_t manifest_len;
+	/* seconds spent on the period's own files (payouts.csv, summary.json,
+	 * SHA256SUMS: made, hashed, written), for the phase times in the log */
+	double summary_seconds;
 } folder_result;
 
 int folder_write(const stmt_period *sp, const char *folder, folder_result *res, pd_err *err);
