@@ -15,14 +15,16 @@
  *
  * Output goes into an sbuf, a growable buffer with a hard maximum
  * (STYLE.md "Memory and bounds"): past it the writer fails with -1.
+ *
+ * A close makes a JSON and an HTML statement per distributor, a million of
+ * each at the largest sizes (docs/performance.md), so those two writers
+ * append text directly, without printf or a jansson tree; `bench_statements`
+ * times them, and its --dump shows that a change keeps every byte.
  */
 #include "statement.h"
 
-#include <inttypes.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,30 +37,68 @@
  * downline has one line per source and level: 1 GiB is far beyond that). */
 #define SBUF_MAX ((size_t)1 << 30)
 
+/*
+ * The text in v[0..n) is not NUL-terminated while it is being written; there
+ * is always room for the terminator, which sb_finish adds. The writers below
+ * put millions of small pieces per close, so the common case (the piece
+ * fits) is a compare and a memcpy.
+ */
 typedef struct sbuf {
 	char *v;
 	size_t n, cap;
 	bool failed;  /* the maximum was reached, or a formatting error */
 } sbuf;
 
-static void sb_put(sbuf *b, const char *s, size_t len)
+/* Room for `len` more bytes and the terminator; false (and failed) past SBUF_MAX. */
+static bool sb_grow(sbuf *b, size_t len)
 {
 	if (b->failed)
-		return;
+		return false;
 	if (len > SBUF_MAX - 1 - b->n) {
 		b->failed = true;
+		return false;
+	}
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->n + len + 1)
+		cap = cap > SBUF_MAX / 2 ? SBUF_MAX : cap * 2;
+	b->v = xrealloc(b->v, cap);
+	b->cap = cap;
+	return true;
+}
+
+/* Starts with room for about `hint` bytes, so most documents never grow. */
+static void sb_init(sbuf *b, size_t hint)
+{
+	*b = (sbuf){0};
+	b->cap = hint < 256 ? 256 : hint > SBUF_MAX ? SBUF_MAX : hint;
+	b->v = xmalloc(b->cap);
+}
+
+/* Where the next `len` bytes go (the caller then adds to n), or NULL when
+ * the buffer has failed. */
+static inline char *sb_room(sbuf *b, size_t len)
+{
+	if (len >= b->cap - b->n && !sb_grow(b, len))
+		return NULL;
+	return b->v + b->n;
+}
+
+static inline void sb_put(sbuf *b, const char *s, size_t len)
+{
+	char *o = sb_room(b, len);
+	if (!o)
 		return;
-	}
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->n + len + 1)
-			cap = cap > SBUF_MAX / 2 ? SBUF_MAX : cap * 2;
-		b->v = xrealloc(b->v, cap);
-		b->cap = cap;
-	}
-	memcpy(b->v + b->n, s, len);
+	memcpy(o, s, len);
 	b->n += len;
-	b->v[b->n] = '\0';
+}
+
+static inline void sb_putc(sbuf *b, char c)
+{
+	char *o = sb_room(b, 1);
+	if (!o)
+		return;
+	*o = c;
+	b->n++;
 }
 
 static void sb_puts(sbuf *b, const char *s)
@@ -66,51 +106,55 @@ static void sb_puts(sbuf *b, const char *s)
 	sb_put(b, s, strlen(s));
 }
 
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
+/* A string literal, its length known at compile time. */
+#define SB_LIT(b, lit) sb_put((b), "" lit "", sizeof(lit) - 1)
+
+/* A decimal integer, as printf's %lld would print it. */
+static void sb_int(sbuf *b, int64_t v)
 {
-	char small[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (k < 0) {
-		b->failed = true;
-		return;
-	}
-	if ((size_t)k < sizeof small) {
-		sb_put(b, small, (size_t)k);
-		return;
-	}
-	char *big = xmalloc((size_t)k + 1);
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)k + 1, fmt, ap);
-	va_end(ap);
-	sb_put(b, big, (size_t)k);
-	free(big);
+	char t[24];
+	char *end = t + sizeof t, *q = end;
+	uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--q = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag);
+	if (v < 0)
+		*--q = '-';
+	sb_put(b, q, (size_t)(end - q));
 }
+
+/* money_format(v, digits) written in place. */
+static void sb_money(sbuf *b, int64_t v, int digits)
+{
+	char *o = sb_room(b, 32);
+	if (o)
+		b->n += (size_t)money_format(v, digits, o);
+}
+
+/* What HTML text must escape, as character references; NULL for the rest. */
+static const char *const html_entity[256] = {
+	['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+};
 
 /* Text as HTML character data or a quoted attribute value. */
 static void sb_html(sbuf *b, const char *s)
 {
 	if (!s)
 		return;
-	const char *run = s;
-	for (const char *c = s; *c; c++) {
-		const char *rep;
-		switch (*c) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
+	const char *run = s, *c = s;
+	for (;; c++) {
+		const char *rep = html_entity[(unsigned char)*c];
+		if (!rep) {
+			if (*c == '\0')
+				break;
+			continue;
 		}
 		sb_put(b, run, (size_t)(c - run));
 		sb_puts(b, rep);
 		run = c + 1;
 	}
-	sb_puts(b, run);
+	sb_put(b, run, (size_t)(c - run));
 }
 
 /* Hands the text to the caller (who frees it), or frees it on failure. */
@@ -123,6 +167,7 @@ static int sb_finish(sbuf *b, char **buf, size_t *len)
 			*len = 0;
 		return -1;
 	}
+	b->v[b->n] = '\0'; /* sb_room always leaves room for it */
 	*buf = b->v;
 	if (len)
 		*len = b->n;
@@ -211,13 +256,6 @@ static json_t *j_money(int64_t v)
 	return json_string(t);
 }
 
-static json_t *j_rate(int64_t v)
-{
-	char t[32];
-	money_format_rate(v, t);
-	return json_string(t);
-}
-
 /* Sets obj[key] = v (stolen). A NULL v (jansson could not make it, e.g.
  * invalid UTF-8 in a name) marks the whole document as failed. */
 static void j_set(json_t *obj, const char *key, json_t *v, bool *bad)
@@ -244,28 +282,142 @@ static int j_finish(json_t *root, bool bad, char **buf, size_t *len)
 	return sb_finish(&b, buf, len);
 }
 
-static json_t *line_json(const stmt_period *sp, const engine_line *l, bool *bad)
+/*
+ * The statement JSON, one per distributor, is written directly rather than
+ * built as a jansson tree and dumped (the tree cost most of the time of a
+ * statement). It produces exactly the bytes that json_dump_callback with
+ * JSON_INDENT(2) | JSON_PRESERVE_ORDER produced, and refuses what jansson
+ * refused: the layout is fixed (two spaces per depth, "key": value, "[]"
+ * for no lines), and strings go through j_str below. summary.json, one per
+ * period, still goes through jansson (j_set, j_finish above).
+ */
+
+/* Length of the UTF-8 sequence at s if jansson accepts it (utf8_check_first
+ * and utf8_check_full: no continuation byte first, no overlong form, no
+ * surrogate, nothing above U+10FFFF), else 0. s[0] >= 0x80. Stops at the
+ * first byte that is not a continuation byte, so it never reads past the NUL. */
+static size_t utf8_seq(const unsigned char *s)
 {
-	json_t *o = json_object();
-	if (!o || l->type < 0 || l->type >= N_LINE_TYPES) {
-		*bad = true;
-		return o;
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t v;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		v = c & 0x1Fu;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		v = c & 0x0Fu;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		v = c & 0x07u;
+	} else {
+		return 0;
 	}
-	j_set(o, "type", json_string(line_type_name[l->type]), bad);
-	if (has_level(l))
-		j_set(o, "level", json_integer(l->level), bad);
-	if (has_source(l->type) && source_id(sp, l))
-		j_set(o, "source", json_string(source_id(sp, l)), bad);
+	for (size_t k = 1; k < n; k++) {
+		if (s[k] < 0x80 || s[k] > 0xBF)
+			return 0;
+		v = (v << 6) | (s[k] & 0x3Fu);
+	}
+	if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000))
+		return 0;
+	return n; /* a 2-byte sequence from C2..DF is never overlong */
+}
+
+/* A JSON string as jansson dumps it without JSON_ENSURE_ASCII or
+ * JSON_ESCAPE_SLASH: '"' and '\' escaped, control characters as \b \f \n
+ * \r \t or \u00XX (upper-case hex), everything else (DEL, '/', non-ASCII)
+ * as is. false, like json_string(), for NULL or invalid UTF-8. */
+static bool j_str(sbuf *b, const char *s)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	if (!s)
+		return false;
+	sb_putc(b, '"');
+	const unsigned char *c = (const unsigned char *)s, *run = c;
+	for (;;) {
+		unsigned char ch = *c;
+		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
+			c++;
+			continue;
+		}
+		if (ch >= 0x80) {
+			size_t k = utf8_seq(c);
+			if (k == 0)
+				return false;
+			c += k;
+			continue;
+		}
+		sb_put(b, (const char *)run, (size_t)(c - run));
+		if (ch == '\0')
+			break;
+		switch (ch) {
+		case '"': SB_LIT(b, "\\\""); break;
+		case '\\': SB_LIT(b, "\\\\"); break;
+		case '\b': SB_LIT(b, "\\b"); break;
+		case '\f': SB_LIT(b, "\\f"); break;
+		case '\n': SB_LIT(b, "\\n"); break;
+		case '\r': SB_LIT(b, "\\r"); break;
+		case '\t': SB_LIT(b, "\\t"); break;
+		default: {
+			char u[6] = {'\\', 'u', '0', '0', hexd[ch >> 4], hexd[ch & 15]};
+			sb_put(b, u, sizeof u);
+		}
+		}
+		run = ++c;
+	}
+	sb_putc(b, '"');
+	return true;
+}
+
+/* A money value as a JSON string: only digits, '-' and '.', nothing to escape. */
+static void j_money_str(sbuf *b, int64_t v)
+{
+	sb_putc(b, '"');
+	sb_money(b, v, 2);
+	sb_putc(b, '"');
+}
+
+/* One element of "lines", from the '{' to the '}' (at depth 2). */
+static bool j_line(sbuf *b, const stmt_period *sp, const engine_line *l)
+{
+	if (l->type < 0 || l->type >= N_LINE_TYPES)
+		return false;
+	SB_LIT(b, "{\n      \"type\": \"");
+	sb_puts(b, line_type_name[l->type]); /* constant, nothing to escape */
+	sb_putc(b, '"');
+	if (has_level(l)) {
+		SB_LIT(b, ",\n      \"level\": ");
+		sb_int(b, l->level);
+	}
+	const char *src = has_source(l->type) ? source_id(sp, l) : NULL;
+	if (src) {
+		SB_LIT(b, ",\n      \"source\": ");
+		if (!j_str(b, src))
+			return false;
+	}
 	if (has_base_rate(l->type)) {
-		j_set(o, "base", j_money(l->base), bad);
-		j_set(o, "rate", j_rate(l->rate), bad);
+		SB_LIT(b, ",\n      \"base\": ");
+		j_money_str(b, l->base);
+		SB_LIT(b, ",\n      \"rate\": \"");
+		char *o = sb_room(b, 32);
+		if (o)
+			b->n += (size_t)money_format_rate(l->rate, o);
+		sb_putc(b, '"');
 	}
-	if (l->type == LINE_RANK_ADVANCEMENT)
-		j_set(o, "rank", rank_id(sp, l->rank) ? json_string(rank_id(sp, l->rank)) : NULL, bad);
-	if (l->type == LINE_FEE)
-		j_set(o, "name", fee_name(sp, l->fee) ? json_string(fee_name(sp, l->fee)) : NULL, bad);
-	j_set(o, "amount", j_money(l->amount), bad);
-	return o;
+	if (l->type == LINE_RANK_ADVANCEMENT) {
+		SB_LIT(b, ",\n      \"rank\": ");
+		if (!j_str(b, rank_id(sp, l->rank)))
+			return false;
+	}
+	if (l->type == LINE_FEE) {
+		SB_LIT(b, ",\n      \"name\": ");
+		if (!j_str(b, fee_name(sp, l->fee)))
+			return false;
+	}
+	SB_LIT(b, ",\n      \"amount\": ");
+	j_money_str(b, l->amount);
+	SB_LIT(b, "\n    }");
+	return true;
 }
 
 int statement_json(const stmt_period *sp, int32_t i, char **buf, size_t *len)
@@ -274,39 +426,74 @@ int statement_json(const stmt_period *sp, int32_t i, char **buf, size_t *len)
 	if (!index_ok(sp, i))
 		return -1;
 	const engine_result *r = &sp->out->res[i];
-	bool bad = false;
-	json_t *root = json_object();
-	if (!root)
-		return -1;
-	j_set(root, "period", json_string(sp->period), &bad);
-	j_set(root, "distributor_id", json_string(sp->ids[i]), &bad);
-	j_set(root, "name", json_string(name_of(sp, i)), &bad);
-	j_set(root, "currency", json_string(sp->p->currency), &bad);
-	j_set(root, "paid_as_rank", json_string(sp->p->ranks[r->paid_as].id), &bad);
-	j_set(root, "title_rank", json_string(sp->p->ranks[r->title].id), &bad);
-	j_set(root, "active", json_boolean(r->active), &bad);
-	j_set(root, "pv", j_money(sp->pv[i]), &bad);
-	j_set(root, "gv", j_money(r->gv), &bad);
-
-	json_t *lines = json_array();
-	for (uint32_t k = sp->out->first_line[i]; lines && k < sp->out->first_line[i + 1] && !bad; k++)
-		if (json_array_append_new(lines, line_json(sp, &sp->out->lines[k], &bad)) < 0)
-			bad = true;
-	j_set(root, "lines", lines, &bad);
-
-	json_t *t = json_object();
-	if (t) {
-		j_set(t, "commissions", j_money(r->commissions), &bad);
-		j_set(t, "cap_adjustment", j_money(r->cap_adjustment), &bad);
-		j_set(t, "clawbacks", j_money(r->clawbacks), &bad);
-		j_set(t, "fees", j_money(r->fees), &bad);
-		j_set(t, "carried_in", j_money(r->carried_in), &bad);
-		j_set(t, "payable", j_money(r->payable), &bad);
-		j_set(t, "paid", j_money(r->paid), &bad);
-		j_set(t, "carried_out", j_money(r->carried_out), &bad);
+	const plan *p = sp->p;
+	uint32_t first = sp->out->first_line[i], end = sp->out->first_line[i + 1];
+	sbuf b;
+	sb_init(&b, 768 + 224 * (size_t)(end - first)); /* a line is about 100-200 bytes */
+	bool ok = true;
+	/* The source ids of the lines are scattered in memory: load them all
+	 * at once here (the loads overlap) rather than one miss after another
+	 * while writing. Only a hint; it changes no output. */
+	for (uint32_t k = first; k < end; k++) {
+		const engine_line *l = &sp->out->lines[k];
+		if (l->source >= 0 && l->source < sp->n)
+			__builtin_prefetch(sp->ids[l->source]);
 	}
-	j_set(root, "totals", t, &bad);
-	return j_finish(root, bad, buf, len);
+
+	SB_LIT(&b, "{\n  \"period\": ");
+	ok = ok && j_str(&b, sp->period);
+	SB_LIT(&b, ",\n  \"distributor_id\": ");
+	ok = ok && j_str(&b, sp->ids[i]);
+	SB_LIT(&b, ",\n  \"name\": ");
+	ok = ok && j_str(&b, name_of(sp, i));
+	SB_LIT(&b, ",\n  \"currency\": ");
+	ok = ok && j_str(&b, p->currency);
+	SB_LIT(&b, ",\n  \"paid_as_rank\": ");
+	ok = ok && j_str(&b, p->ranks[r->paid_as].id);
+	SB_LIT(&b, ",\n  \"title_rank\": ");
+	ok = ok && j_str(&b, p->ranks[r->title].id);
+	if (r->active)
+		SB_LIT(&b, ",\n  \"active\": true");
+	else
+		SB_LIT(&b, ",\n  \"active\": false");
+	SB_LIT(&b, ",\n  \"pv\": ");
+	j_money_str(&b, sp->pv[i]);
+	SB_LIT(&b, ",\n  \"gv\": ");
+	j_money_str(&b, r->gv);
+
+	SB_LIT(&b, ",\n  \"lines\": [");
+	for (uint32_t k = first; ok && k < end; k++) {
+		if (k == first)
+			SB_LIT(&b, "\n    ");
+		else
+			SB_LIT(&b, ",\n    ");
+		ok = j_line(&b, sp, &sp->out->lines[k]);
+	}
+	if (end > first)
+		SB_LIT(&b, "\n  ]");
+	else
+		SB_LIT(&b, "]");
+
+	SB_LIT(&b, ",\n  \"totals\": {\n    \"commissions\": ");
+	j_money_str(&b, r->commissions);
+	SB_LIT(&b, ",\n    \"cap_adjustment\": ");
+	j_money_str(&b, r->cap_adjustment);
+	SB_LIT(&b, ",\n    \"clawbacks\": ");
+	j_money_str(&b, r->clawbacks);
+	SB_LIT(&b, ",\n    \"fees\": ");
+	j_money_str(&b, r->fees);
+	SB_LIT(&b, ",\n    \"carried_in\": ");
+	j_money_str(&b, r->carried_in);
+	SB_LIT(&b, ",\n    \"payable\": ");
+	j_money_str(&b, r->payable);
+	SB_LIT(&b, ",\n    \"paid\": ");
+	j_money_str(&b, r->paid);
+	SB_LIT(&b, ",\n    \"carried_out\": ");
+	j_money_str(&b, r->carried_out);
+	SB_LIT(&b, "\n  }\n}\n");
+	if (!ok)
+		b.failed = true;
+	return sb_finish(&b, buf, len);
 }
 
 /* (commissions + cap adjustment) / net sales to 4 decimals, half to even,
@@ -492,46 +679,63 @@ static int currency_digits(const char *code)
 	return 2;
 }
 
-/* v in hundredths, grouped, with `digits` decimals (see above). out >= 64 bytes. */
-static void fmt_grouped(int64_t v, int digits, char *out)
+/* The currency as every amount on one page shows it, worked out once per page. */
+typedef struct money_style {
+	int digits;       /* currency_digits() */
+	size_t code_len;  /* of code, the trailing space included */
+	char code[32];    /* the code HTML-escaped, then a space: "EUR " */
+} money_style;
+
+static void money_style_init(money_style *ms, const char *currency)
 {
-	char t[32];
-	money_format(v, 2, t);
-	const char *s = t;
-	char *o = out;
-	if (*s == '-')
-		*o++ = *s++;
-	const char *dot = strchr(s, '.');
-	size_t int_len = (size_t)(dot - s);
-	for (size_t k = 0; k < int_len; k++) {
-		if (k > 0 && (int_len - k) % 3 == 0)
-			*o++ = ',';
-		*o++ = s[k];
+	ms->digits = currency_digits(currency);
+	size_t n = 0;
+	/* a plan's code has 3 characters: even escaped they fit */
+	for (const char *c = currency; *c && n + 7 < sizeof ms->code; c++) {
+		const char *rep = html_entity[(unsigned char)*c];
+		size_t k = rep ? strlen(rep) : 1;
+		memcpy(ms->code + n, rep ? rep : c, k);
+		n += k;
 	}
-	bool zero_frac = dot[1] == '0' && dot[2] == '0';
-	if (digits != 0 || !zero_frac) {
-		memcpy(o, dot, 3);
-		o += 3;
-		if (digits == 3)
-			*o++ = '0';
-	}
-	*o = '\0';
+	ms->code[n++] = ' ';
+	ms->code_len = n;
 }
 
-static void put_money(sbuf *b, const stmt_period *sp, int64_t v)
+/* v in hundredths, grouped, with `digits` decimals (see above). */
+static void put_grouped(sbuf *b, int64_t v, int digits)
 {
-	char t[64];
-	fmt_grouped(v, currency_digits(sp->p->currency), t);
-	sb_html(b, sp->p->currency);
-	sb_puts(b, " ");
-	sb_puts(b, t);
+	char t[48]; /* sign, 18 digits, 6 commas, point, 3 decimals */
+	char *end = t + sizeof t, *q = end;
+	uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	uint64_t whole = mag / 100;
+	unsigned frac = (unsigned)(mag % 100);
+	if (digits != 0 || frac != 0) {
+		if (digits == 3)
+			*--q = '0';
+		*--q = (char)('0' + frac % 10);
+		*--q = (char)('0' + frac / 10);
+		*--q = '.';
+	}
+	for (int k = 0; k == 0 || whole; k++) {
+		if (k > 0 && k % 3 == 0)
+			*--q = ',';
+		*--q = (char)('0' + whole % 10);
+		whole /= 10;
+	}
+	if (v < 0)
+		*--q = '-';
+	sb_put(b, q, (size_t)(end - q));
+}
+
+static void put_money(sbuf *b, const money_style *ms, int64_t v)
+{
+	sb_put(b, ms->code, ms->code_len);
+	put_grouped(b, v, ms->digits);
 }
 
 static void put_volume(sbuf *b, int64_t v)
 {
-	char t[64];
-	fmt_grouped(v, 2, t);
-	sb_puts(b, t);
+	put_grouped(b, v, 2);
 }
 
 /* A rate in millionths as a percentage: 50000 -> "5%", 125000 -> "12.5%".
@@ -539,15 +743,16 @@ static void put_volume(sbuf *b, int64_t v)
  * 4 digits prints the percentage exactly; trailing zeros go. */
 static void put_percent(sbuf *b, int64_t millionths)
 {
-	char t[32];
+	char *t = sb_room(b, 33);
+	if (!t)
+		return;
 	int n = money_format(millionths, 4, t);
 	while (n > 0 && t[n - 1] == '0')
 		n--;
 	if (n > 0 && t[n - 1] == '.')
 		n--;
-	t[n] = '\0';
-	sb_puts(b, t);
-	sb_puts(b, "%");
+	t[n++] = '%';
+	b->n += (size_t)n;
 }
 
 static const char *const line_type_label[] = {
@@ -617,57 +822,77 @@ static const char html_style[] =
 #define CH_ROW 26       /* height of one bar's row */
 #define CH_BAR_X 130    /* bars start here; labels to the left */
 #define CH_BAR_W 144    /* the longest bar */
+#define STR_(x) #x
+#define STR(x) STR_(x)  /* a constant above as text */
 
-typedef struct chart_row {
-	char label[48];
-	int64_t amount;     /* hundredths; negative draws in the deduction colour */
-} chart_row;
-
-static void put_chart(sbuf *b, const stmt_period *sp, const char *title, const chart_row *rows, size_t n,
-		      const char *colour)
+/* Rows k = 0..n-1: labels[k] (HTML-escaped), or "Level k+1" without labels;
+ * amounts[k] in hundredths, a negative one drawn in the deduction colour. */
+static void put_chart(sbuf *b, const money_style *ms, const char *title, const char *const *labels,
+		      const int64_t *amounts, size_t n, const char *colour)
 {
 	uint64_t max = 0;
 	for (size_t k = 0; k < n; k++) {
-		uint64_t mag = rows[k].amount < 0 ? 0 - (uint64_t)rows[k].amount : (uint64_t)rows[k].amount;
+		uint64_t mag = amounts[k] < 0 ? 0 - (uint64_t)amounts[k] : (uint64_t)amounts[k];
 		if (mag > max)
 			max = mag;
 	}
 	int height = (int)n * CH_ROW + 4;
-	sb_printf(b, "<svg viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"", CH_W,
-		  height, CH_W, height);
+	SB_LIT(b, "<svg viewBox=\"0 0 " STR(CH_W) " ");
+	sb_int(b, height);
+	SB_LIT(b, "\" width=\"" STR(CH_W) "\" height=\"");
+	sb_int(b, height);
+	SB_LIT(b, "\" role=\"img\" aria-label=\"");
 	sb_html(b, title);
-	sb_puts(b, "\">\n<title>");
+	SB_LIT(b, "\">\n<title>");
 	sb_html(b, title);
-	sb_puts(b, "</title>\n");
+	SB_LIT(b, "</title>\n");
 	for (size_t k = 0; k < n; k++) {
-		int64_t a = rows[k].amount;
+		int64_t a = amounts[k];
 		uint64_t mag = a < 0 ? 0 - (uint64_t)a : (uint64_t)a;
 		/* integer pixels: mag * W / max, at least 1 for any non-zero amount */
 		int w = max ? (int)((unsigned __int128)mag * CH_BAR_W / max) : 0;
 		if (mag && w == 0)
 			w = 1;
 		int y = (int)k * CH_ROW + 4;
-		sb_printf(b, "<text x=\"0\" y=\"%d\" font-size=\"12\" fill=\"#111827\">", y + 13);
-		sb_html(b, rows[k].label);
-		sb_puts(b, "</text>\n");
-		sb_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"16\" rx=\"2\" fill=\"%s\"/>\n", CH_BAR_X,
-			  y + 1, w, a < 0 ? "#dc2626" : colour);
-		sb_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\" fill=\"%s\">", CH_W, y + 13,
-			  a < 0 ? "#b91c1c" : "#111827");
-		put_money(b, sp, a);
-		sb_puts(b, "</text>\n");
+		SB_LIT(b, "<text x=\"0\" y=\"");
+		sb_int(b, y + 13);
+		SB_LIT(b, "\" font-size=\"12\" fill=\"#111827\">");
+		if (labels) {
+			sb_html(b, labels[k]);
+		} else {
+			SB_LIT(b, "Level ");
+			sb_int(b, (int64_t)k + 1);
+		}
+		SB_LIT(b, "</text>\n<rect x=\"" STR(CH_BAR_X) "\" y=\"");
+		sb_int(b, y + 1);
+		SB_LIT(b, "\" width=\"");
+		sb_int(b, w);
+		SB_LIT(b, "\" height=\"16\" rx=\"2\" fill=\"");
+		if (a < 0)
+			SB_LIT(b, "#dc2626");
+		else
+			sb_puts(b, colour);
+		SB_LIT(b, "\"/>\n<text x=\"" STR(CH_W) "\" y=\"");
+		sb_int(b, y + 13);
+		if (a < 0)
+			SB_LIT(b, "\" font-size=\"12\" text-anchor=\"end\" fill=\"#b91c1c\">");
+		else
+			SB_LIT(b, "\" font-size=\"12\" text-anchor=\"end\" fill=\"#111827\">");
+		put_money(b, ms, a);
+		SB_LIT(b, "</text>\n");
 	}
-	sb_puts(b, "</svg>\n");
+	SB_LIT(b, "</svg>\n");
 }
 
 /* Highest unilevel level worth a chart row; beyond this the plan is absurd. */
 #define CHART_MAX_LEVELS 1000
 
-static int put_charts(sbuf *b, const stmt_period *sp, int32_t i)
+static int put_charts(sbuf *b, const money_style *ms, const stmt_period *sp, int32_t i)
 {
 	const engine_output *o = sp->out;
 	int64_t by_type[N_LINE_TYPES];
 	memset(by_type, 0, sizeof by_type);
+	int64_t by_level[CHART_MAX_LEVELS]; /* [0, max_level) in use */
 	int32_t max_level = 0;
 	for (uint32_t k = o->first_line[i]; k < o->first_line[i + 1]; k++) {
 		const engine_line *l = &o->lines[k];
@@ -678,8 +903,10 @@ static int put_charts(sbuf *b, const stmt_period *sp, int32_t i)
 		if (l->type == LINE_UNILEVEL) {
 			if (l->level < 1 || l->level > CHART_MAX_LEVELS)
 				return -1;
-			if (l->level > max_level)
-				max_level = l->level;
+			while (max_level < l->level)
+				by_level[max_level++] = 0;
+			if (money_add(by_level[l->level - 1], l->amount, &by_level[l->level - 1]) < 0)
+				return -1;
 		}
 	}
 
@@ -690,161 +917,164 @@ static int put_charts(sbuf *b, const stmt_period *sp, int32_t i)
 		[LINE_RETAIL] = "Retail", [LINE_UNILEVEL] = "Unilevel",
 		[LINE_RANK_ADVANCEMENT] = "Rank advancement", [LINE_CAP_ADJUSTMENT] = "Cap adjustment",
 		[LINE_CLAWBACK] = "Clawbacks", [LINE_FEE] = "Fees", [LINE_CARRY_IN] = "Carried in"};
-	chart_row rows[sizeof shown / sizeof shown[0]];
+	const char *labels[sizeof shown / sizeof shown[0]];
+	int64_t amounts[sizeof shown / sizeof shown[0]];
 	size_t nrows = 0;
 	for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
 		if (by_type[shown[k]] == 0)
 			continue;
-		snprintf(rows[nrows].label, sizeof rows[nrows].label, "%s", plural[shown[k]]);
-		rows[nrows].amount = by_type[shown[k]];
+		labels[nrows] = plural[shown[k]];
+		amounts[nrows] = by_type[shown[k]];
 		nrows++;
 	}
-	sb_puts(b, "<section class=\"chart\">\n<h2>Earnings by type</h2>\n");
+	SB_LIT(b, "<section class=\"chart\">\n<h2>Earnings by type</h2>\n");
 	if (nrows)
-		put_chart(b, sp, "Earnings by type", rows, nrows, "#2563eb");
+		put_chart(b, ms, "Earnings by type", labels, amounts, nrows, "#2563eb");
 	else
-		sb_puts(b, "<p class=\"note\">No earnings this period.</p>\n");
-	sb_puts(b, "</section>\n");
+		SB_LIT(b, "<p class=\"note\">No earnings this period.</p>\n");
+	SB_LIT(b, "</section>\n");
 
 	/* unilevel by level */
-	sb_puts(b, "<section class=\"chart\">\n<h2>Unilevel by level</h2>\n");
-	if (max_level == 0) {
-		sb_puts(b, "<p class=\"note\">No unilevel earnings this period.</p>\n");
-	} else {
-		chart_row *lv = xcalloc((size_t)max_level, sizeof *lv);
-		for (int32_t k = 0; k < max_level; k++)
-			snprintf(lv[k].label, sizeof lv[k].label, "Level %" PRId32, k + 1);
-		for (uint32_t k = o->first_line[i]; k < o->first_line[i + 1]; k++) {
-			const engine_line *l = &o->lines[k];
-			if (l->type == LINE_UNILEVEL &&
-			    money_add(lv[l->level - 1].amount, l->amount, &lv[l->level - 1].amount) < 0) {
-				free(lv);
-				return -1;
-			}
-		}
-		put_chart(b, sp, "Unilevel earnings by level", lv, (size_t)max_level, "#059669");
-		free(lv);
-	}
-	sb_puts(b, "</section>\n");
+	SB_LIT(b, "<section class=\"chart\">\n<h2>Unilevel by level</h2>\n");
+	if (max_level == 0)
+		SB_LIT(b, "<p class=\"note\">No unilevel earnings this period.</p>\n");
+	else
+		put_chart(b, ms, "Unilevel earnings by level", NULL, by_level, (size_t)max_level, "#059669");
+	SB_LIT(b, "</section>\n");
 	return 0;
+}
+
+/* <div><dt>label</dt><dd>, the value, then put_fact_end. */
+static void put_fact_start(sbuf *b, const char *label)
+{
+	SB_LIT(b, "<div><dt>");
+	sb_puts(b, label);
+	SB_LIT(b, "</dt><dd>");
+}
+
+static void put_fact_end(sbuf *b)
+{
+	SB_LIT(b, "</dd></div>\n");
 }
 
 static void put_fact(sbuf *b, const char *label, const char *value)
 {
-	sb_puts(b, "<div><dt>");
-	sb_puts(b, label);
-	sb_puts(b, "</dt><dd>");
+	put_fact_start(b, label);
 	sb_html(b, value);
-	sb_puts(b, "</dd></div>\n");
+	put_fact_end(b);
 }
 
-static void put_money_cell(sbuf *b, const stmt_period *sp, int64_t v, bool code)
+static void put_money_cell(sbuf *b, const money_style *ms, int64_t v, bool code)
 {
-	char t[64];
-	fmt_grouped(v, currency_digits(sp->p->currency), t);
-	sb_puts(b, v < 0 ? "<td class=\"num neg\">" : "<td class=\"num\">");
-	if (code) {
-		sb_html(b, sp->p->currency);
-		sb_puts(b, " ");
-	}
-	sb_puts(b, t);
-	sb_puts(b, "</td>");
+	if (v < 0)
+		SB_LIT(b, "<td class=\"num neg\">");
+	else
+		SB_LIT(b, "<td class=\"num\">");
+	if (code)
+		sb_put(b, ms->code, ms->code_len);
+	put_grouped(b, v, ms->digits);
+	SB_LIT(b, "</td>");
 }
 
-static int put_lines(sbuf *b, const stmt_period *sp, int32_t i)
+static int put_lines(sbuf *b, const money_style *ms, const stmt_period *sp, int32_t i)
 {
 	const engine_output *o = sp->out;
-	sb_puts(b, "<section>\n<h2>Lines</h2>\n");
+	SB_LIT(b, "<section>\n<h2>Lines</h2>\n");
 	if (o->first_line[i] == o->first_line[i + 1]) {
-		sb_puts(b, "<p class=\"note\">No lines this period.</p>\n</section>\n");
+		SB_LIT(b, "<p class=\"note\">No lines this period.</p>\n</section>\n");
 		return 0;
 	}
 	/* the currency code once, in the heading, keeps the columns narrow on a phone */
-	sb_puts(b, "<div class=\"scroll\"><table class=\"lines\">\n<thead><tr><th>Type</th><th class=\"num\">Level</th>"
-		   "<th>From</th><th class=\"num\">Base</th><th class=\"num\">Rate</th><th class=\"num\">Amount (");
-	sb_html(b, sp->p->currency);
-	sb_puts(b, ")</th></tr></thead>\n<tbody>\n");
+	SB_LIT(b, "<div class=\"scroll\"><table class=\"lines\">\n<thead><tr><th>Type</th><th class=\"num\">Level</th>"
+		  "<th>From</th><th class=\"num\">Base</th><th class=\"num\">Rate</th><th class=\"num\">Amount (");
+	sb_put(b, ms->code, ms->code_len ? ms->code_len - 1 : 0); /* without its space */
+	SB_LIT(b, ")</th></tr></thead>\n<tbody>\n");
 	for (uint32_t k = o->first_line[i]; k < o->first_line[i + 1]; k++) {
 		const engine_line *l = &o->lines[k];
 		if (l->type < 0 || l->type >= N_LINE_TYPES)
 			return -1;
-		sb_puts(b, "<tr><td>");
+		SB_LIT(b, "<tr><td>");
 		sb_puts(b, line_type_label[l->type]);
 		if (l->type == LINE_RANK_ADVANCEMENT) {
 			if (!rank_id(sp, l->rank))
 				return -1;
-			sb_puts(b, "<span class=\"det\">to ");
+			SB_LIT(b, "<span class=\"det\">to ");
 			sb_html(b, rank_id(sp, l->rank));
-			sb_puts(b, "</span>");
+			SB_LIT(b, "</span>");
 		} else if (l->type == LINE_FEE) {
 			if (!fee_name(sp, l->fee))
 				return -1;
-			sb_puts(b, "<span class=\"det\">");
+			SB_LIT(b, "<span class=\"det\">");
 			sb_html(b, fee_name(sp, l->fee));
-			sb_puts(b, "</span>");
+			SB_LIT(b, "</span>");
 		} else if (l->type == LINE_CLAWBACK) {
-			sb_puts(b, has_level(l) ? "<span class=\"det\">of unilevel</span>"
-						: "<span class=\"det\">of retail</span>");
+			if (has_level(l))
+				SB_LIT(b, "<span class=\"det\">of unilevel</span>");
+			else
+				SB_LIT(b, "<span class=\"det\">of retail</span>");
 		}
-		sb_puts(b, "</td><td class=\"num\">");
+		SB_LIT(b, "</td><td class=\"num\">");
 		if (has_level(l))
-			sb_printf(b, "%" PRId32, l->level);
-		sb_puts(b, "</td><td class=\"src\">");
+			sb_int(b, l->level);
+		SB_LIT(b, "</td><td class=\"src\">");
 		if (has_source(l->type))
 			sb_html(b, source_id(sp, l));
-		sb_puts(b, "</td><td class=\"num\">");
+		SB_LIT(b, "</td><td class=\"num\">");
 		if (has_base_rate(l->type))
 			put_volume(b, l->base);
-		sb_puts(b, "</td><td class=\"num\">");
+		SB_LIT(b, "</td><td class=\"num\">");
 		if (has_base_rate(l->type))
 			put_percent(b, l->rate);
-		sb_puts(b, "</td>");
-		put_money_cell(b, sp, l->amount, false);
-		sb_puts(b, "</tr>\n");
+		SB_LIT(b, "</td>");
+		put_money_cell(b, ms, l->amount, false);
+		SB_LIT(b, "</tr>\n");
 	}
-	sb_puts(b, "</tbody>\n</table></div>\n</section>\n");
+	SB_LIT(b, "</tbody>\n</table></div>\n</section>\n");
 	return 0;
 }
 
-static void put_total(sbuf *b, const stmt_period *sp, const char *label, int64_t v, bool sum)
+static void put_total(sbuf *b, const money_style *ms, const char *label, int64_t v, bool sum)
 {
-	sb_puts(b, sum ? "<tr class=\"sum\"><th>" : "<tr><th>");
+	if (sum)
+		SB_LIT(b, "<tr class=\"sum\"><th>");
+	else
+		SB_LIT(b, "<tr><th>");
 	sb_puts(b, label);
-	sb_puts(b, "</th>");
-	put_money_cell(b, sp, v, true);
-	sb_puts(b, "</tr>\n");
+	SB_LIT(b, "</th>");
+	put_money_cell(b, ms, v, true);
+	SB_LIT(b, "</tr>\n");
 }
 
-static void put_totals(sbuf *b, const stmt_period *sp, int32_t i)
+static void put_totals(sbuf *b, const money_style *ms, const stmt_period *sp, int32_t i)
 {
 	const engine_result *r = &sp->out->res[i];
 	const plan *p = sp->p;
-	sb_puts(b, "<section>\n<h2>Totals</h2>\n<table class=\"totals\">\n<tbody>\n");
-	put_total(b, sp, "Commissions", r->commissions, false);
-	put_total(b, sp, "Cap adjustment", r->cap_adjustment, false);
-	put_total(b, sp, "Clawbacks", r->clawbacks, false);
-	put_total(b, sp, "Fees", r->fees, false);
-	put_total(b, sp, "Carried in", r->carried_in, false);
-	put_total(b, sp, "Payable", r->payable, true);
-	put_total(b, sp, "Paid", r->paid, false);
-	put_total(b, sp, "Carried to next period", r->carried_out, false);
-	sb_puts(b, "</tbody>\n</table>\n");
+	SB_LIT(b, "<section>\n<h2>Totals</h2>\n<table class=\"totals\">\n<tbody>\n");
+	put_total(b, ms, "Commissions", r->commissions, false);
+	put_total(b, ms, "Cap adjustment", r->cap_adjustment, false);
+	put_total(b, ms, "Clawbacks", r->clawbacks, false);
+	put_total(b, ms, "Fees", r->fees, false);
+	put_total(b, ms, "Carried in", r->carried_in, false);
+	put_total(b, ms, "Payable", r->payable, true);
+	put_total(b, ms, "Paid", r->paid, false);
+	put_total(b, ms, "Carried to next period", r->carried_out, false);
+	SB_LIT(b, "</tbody>\n</table>\n");
 	if (r->cap_adjustment != 0 && p->has_cap) {
-		sb_puts(b, "<p class=\"note\">Commissions of all partners this period exceeded the plan&#39;s cap of ");
+		SB_LIT(b, "<p class=\"note\">Commissions of all partners this period exceeded the plan&#39;s cap of ");
 		put_percent(b, p->cap_payout_ratio);
-		sb_puts(b, " of net sales, so every commission was scaled down in the same proportion.</p>\n");
+		SB_LIT(b, " of net sales, so every commission was scaled down in the same proportion.</p>\n");
 	}
 	if (r->carried_out != 0) {
 		if (r->payable < 0) {
-			sb_puts(b, "<p class=\"note\">The balance is negative; it is carried to the next period "
-				   "and offset against future earnings.</p>\n");
+			SB_LIT(b, "<p class=\"note\">The balance is negative; it is carried to the next period "
+				  "and offset against future earnings.</p>\n");
 		} else {
-			sb_puts(b, "<p class=\"note\">The balance is below the minimum payout of ");
-			put_money(b, sp, p->min_payout);
-			sb_puts(b, "; it is carried to the next period.</p>\n");
+			SB_LIT(b, "<p class=\"note\">The balance is below the minimum payout of ");
+			put_money(b, ms, p->min_payout);
+			SB_LIT(b, "; it is carried to the next period.</p>\n");
 		}
 	}
-	sb_puts(b, "</section>\n");
+	SB_LIT(b, "</section>\n");
 }
 
 int statement_html(const stmt_period *sp, int32_t i, char **buf, size_t *len)
@@ -855,50 +1085,56 @@ int statement_html(const stmt_period *sp, int32_t i, char **buf, size_t *len)
 	const engine_result *r = &sp->out->res[i];
 	const plan *p = sp->p;
 	const char *name = name_of(sp, i);
-	sbuf b = {0};
+	money_style ms;
+	money_style_init(&ms, p->currency);
+	sbuf b;
+	/* the fixed parts, and a few hundred bytes per line and chart row */
+	sb_init(&b, sizeof html_head + sizeof html_style + 3072 +
+			    320 * (size_t)(sp->out->first_line[i + 1] - sp->out->first_line[i]));
 
-	sb_puts(&b, html_head);
-	sb_puts(&b, "<title>Statement ");
+	sb_put(&b, html_head, sizeof html_head - 1);
+	SB_LIT(&b, "<title>Statement ");
 	sb_html(&b, sp->period);
-	sb_puts(&b, " \xe2\x80\x93 ");
+	SB_LIT(&b, " \xe2\x80\x93 ");
 	sb_html(&b, name);
-	sb_puts(&b, " (");
+	SB_LIT(&b, " (");
 	sb_html(&b, sp->ids[i]);
-	sb_puts(&b, ")</title>\n");
-	sb_puts(&b, html_style);
-	sb_puts(&b, "</head>\n<body>\n<main>\n");
+	SB_LIT(&b, ")</title>\n");
+	sb_put(&b, html_style, sizeof html_style - 1);
+	SB_LIT(&b, "</head>\n<body>\n<main>\n");
 
 	/* who, when, rank and volumes */
-	sb_puts(&b, "<header>\n<p class=\"kicker\">Commission statement ");
+	SB_LIT(&b, "<header>\n<p class=\"kicker\">Commission statement ");
 	sb_html(&b, sp->period);
-	sb_puts(&b, "</p>\n<h1>");
+	SB_LIT(&b, "</p>\n<h1>");
 	sb_html(&b, name);
-	sb_puts(&b, "</h1>\n<p class=\"id\">Partner ID ");
+	SB_LIT(&b, "</h1>\n<p class=\"id\">Partner ID ");
 	sb_html(&b, sp->ids[i]);
-	sb_puts(&b, "</p>\n<dl class=\"facts\">\n");
-	char pv[64], gv[64];
-	fmt_grouped(sp->pv[i], 2, pv);
-	fmt_grouped(r->gv, 2, gv);
+	SB_LIT(&b, "</p>\n<dl class=\"facts\">\n");
 	put_fact(&b, "Period", sp->period);
 	put_fact(&b, "Paid-as rank", p->ranks[r->paid_as].id);
 	put_fact(&b, "Title rank", p->ranks[r->title].id);
 	put_fact(&b, "Active", r->active ? "yes" : "no");
-	put_fact(&b, "Personal volume (PV)", pv);
-	put_fact(&b, "Group volume (GV)", gv);
-	sb_puts(&b, "</dl>\n<p class=\"paid\">Paid this period: <strong>");
-	put_money(&b, sp, r->paid);
-	sb_puts(&b, "</strong></p>\n</header>\n");
+	put_fact_start(&b, "Personal volume (PV)");
+	put_volume(&b, sp->pv[i]); /* digits, commas and a point: nothing to escape */
+	put_fact_end(&b);
+	put_fact_start(&b, "Group volume (GV)");
+	put_volume(&b, r->gv);
+	put_fact_end(&b);
+	SB_LIT(&b, "</dl>\n<p class=\"paid\">Paid this period: <strong>");
+	put_money(&b, &ms, r->paid);
+	SB_LIT(&b, "</strong></p>\n</header>\n");
 
-	int rc = put_lines(&b, sp, i);
+	int rc = put_lines(&b, &ms, sp, i);
 	if (rc == 0) {
-		put_totals(&b, sp, i);
-		rc = put_charts(&b, sp, i);
+		put_totals(&b, &ms, sp, i);
+		rc = put_charts(&b, &ms, sp, i);
 	}
-	sb_puts(&b, "<footer>");
+	SB_LIT(&b, "<footer>");
 	sb_html(&b, p->name);
-	sb_puts(&b, " \xc2\xb7 amounts in ");
+	SB_LIT(&b, " \xc2\xb7 amounts in ");
 	sb_html(&b, p->currency);
-	sb_puts(&b, ", volumes in PV/CV \xc2\xb7 payoutd</footer>\n</main>\n</body>\n</html>\n");
+	SB_LIT(&b, ", volumes in PV/CV \xc2\xb7 payoutd</footer>\n</main>\n</body>\n</html>\n");
 	if (rc < 0)
 		b.failed = true;
 	return sb_finish(&b, buf, len);

@@ -7,8 +7,6 @@
  */
 #include "money.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 static const int64_t pow10_tab[10] = {
@@ -266,16 +264,27 @@ int money_format(int64_t v, int digits, char *buf)
 		buf[0] = '\0';
 		return -1;
 	}
-	/* Unsigned magnitude so that INT64_MIN formats too. */
+	/* Unsigned magnitude so that INT64_MIN formats too. Digits are made
+	 * right to left (the fraction, the point, then at least one integer
+	 * digit) without printf: statements format millions of amounts. */
 	uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	const char *sign = v < 0 ? "-" : "";
-	int n;
-	if (digits == 0) {
-		n = snprintf(buf, 32, "%s%" PRIu64, sign, mag);
-	} else {
-		uint64_t p = (uint64_t)pow10_tab[digits];
-		n = snprintf(buf, 32, "%s%" PRIu64 ".%0*" PRIu64, sign, mag / p, digits, mag % p);
+	char t[32];
+	char *end = t + sizeof t, *q = end;
+	for (int k = 0; k < digits; k++) {
+		*--q = (char)('0' + mag % 10);
+		mag /= 10;
 	}
+	if (digits > 0)
+		*--q = '.';
+	do {
+		*--q = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag);
+	if (v < 0)
+		*--q = '-';
+	int n = (int)(end - q); /* at most 22: a sign, 20 digits, a point */
+	memcpy(buf, q, (size_t)n);
+	buf[n] = '\0';
 	return n;
 }
 
