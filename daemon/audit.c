@@ -15,12 +15,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "fsutil.h"
 
 const char audit_zero_hash[AUDIT_HASH_HEX + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
@@ -40,17 +41,10 @@ static const char *const reserved_names[] = { "seq", "time", "event", "prev", "h
 /* SHA-256 of buf as 64 lowercase hex digits plus NUL. */
 static int sha256_hex(const void *buf, size_t len, char out[AUDIT_HASH_HEX + 1], pd_err *err)
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen * 2 != AUDIT_HASH_HEX)
-		return pd_errf(err, "SHA-256 computation failed (OpenSSL)");
-	for (unsigned int i = 0; i < mdlen; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 0x0f];
-	}
-	out[AUDIT_HASH_HEX] = '\0';
+	(void)err; /* fs_sha256 cannot fail short of running out of memory */
+	unsigned char md[32];
+	fs_sha256(buf, len, md);
+	fs_hex(md, out);
 	return 0;
 }
 

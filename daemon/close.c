@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -937,9 +936,8 @@ static int folder_matches(const char *folder, const char *manifest_sha, char *wh
 	}
 	unsigned char d[32];
 	char h[65];
-	EVP_Digest(m, len, d, NULL, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(h + 2 * i, 3, "%02x", d[i]);
+	fs_sha256(m, len, d);
+	fs_hex(d, h);
 	int ok = manifest_sha && strcmp(h, manifest_sha) == 0;
 	if (!ok)
 		snprintf(why, cap, "its SHA256SUMS is not the one the ledger recorded");

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fsutil.h"
 
 static int write_all(int dirfd, const char *name, const char *buf, size_t len, pd_err *err)
 {
@@ -33,21 +34,6 @@ static int write_all(int dirfd, const char *name, const char *buf, size_t len, p
 	if (close(fd) < 0)
 		return pd_errf(err, "cannot write %s: %s", name, strerror(errno));
 	return 0;
-}
-
-static void hex(const unsigned char d[32], char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-static void sha256(const char *buf, size_t len, unsigned char d[32])
-{
-	EVP_Digest(buf, len, d, NULL, EVP_sha256(), NULL);
 }
 
 int folder_remove(const char *path, pd_err *err)
@@ -101,7 +87,7 @@ static void *maker(void *arg)
 		item it = {NULL, 0};
 		int rc = (i & 1) ? statement_html(j->sp, k, &it.buf, &it.len) : statement_json(j->sp, k, &it.buf, &it.len);
 		if (rc == 0)
-			sha256(it.buf, it.len, j->digest[i / 2][i & 1]);
+			fs_sha256(it.buf, it.len, j->digest[i / 2][i & 1]);
 		pthread_mutex_lock(&j->mu);
 		while (j->head - j->tail >= RING && !j->stop)
 			pthread_cond_wait(&j->cv, &j->mu);
@@ -178,7 +164,7 @@ static int write_statements(const stmt_period *sp, int dfd, const int32_t *wante
 		if (write_all(dfd, name, it.buf, it.len, err) < 0)
 			rc = -1;
 		else if (!threaded)
-			sha256(it.buf, it.len, digest[i / 2][i & 1]);
+			fs_sha256(it.buf, it.len, digest[i / 2][i & 1]);
 		*bytes += (int64_t)it.len;
 		free(it.buf);
 	}
@@ -202,7 +188,7 @@ static void manifest_line(char **m, size_t *len, size_t *cap, const unsigned cha
 		*m = xrealloc(*m, *cap);
 	}
 	char h[65];
-	hex(d, h);
+	fs_hex(d, h);
 	*len += (size_t)snprintf(*m + *len, *cap - *len, "%s  %s\n", h, name);
 }
 
@@ -240,22 +226,22 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	unsigned char d[32];
 	if (statement_payouts_csv(sp, &buf, &len) < 0 || write_all(dfd, "payouts.csv", buf, len, err) < 0)
 		goto fail_make;
-	sha256(buf, len, d);
-	hex(d, res->payouts_sha);
+	fs_sha256(buf, len, d);
+	fs_hex(d, res->payouts_sha);
 	manifest_line(&m, &mlen, &mcap, d, "payouts.csv");
 	res->bytes += (int64_t)len;
 	free(buf);
 	buf = NULL;
 	if (statement_summary_json(sp, &buf, &len) < 0 || write_all(dfd, "summary.json", buf, len, err) < 0)
 		goto fail_make;
-	sha256(buf, len, d);
-	hex(d, res->summary_sha);
+	fs_sha256(buf, len, d);
+	fs_hex(d, res->summary_sha);
 	manifest_line(&m, &mlen, &mcap, d, "summary.json");
 	res->bytes += (int64_t)len;
 	if (write_all(dfd, "SHA256SUMS", m ? m : "", mlen, err) < 0)
 		goto out;
-	sha256(m ? m : "", mlen, d);
-	hex(d, res->manifest_sha);
+	fs_sha256(m ? m : "", mlen, d);
+	fs_hex(d, res->manifest_sha);
 	res->files = 2 * nw + 3;
 	res->manifest = m;
 	res->manifest_len = mlen;

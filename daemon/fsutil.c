@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,10 +168,41 @@ char *fs_free_name(const char *dir, const char *name, const char *suffix)
 	}
 }
 
+/* OpenSSL 3 looks EVP_sha256() up under a lock on every use; fetch it once. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_impl(void)
+{
+	pthread_once(&sha256_once, fetch_sha256);
+	return sha256_md ? sha256_md : EVP_sha256();
+}
+
+void fs_sha256(const void *buf, size_t len, unsigned char out[32])
+{
+	if (EVP_Digest(buf, len, out, NULL, sha256_impl(), NULL) != 1)
+		abort(); /* only out of memory: nothing sensible to hash with */
+}
+
+void fs_hex(const unsigned char d[32], char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
 int fs_sha256_fd(int fd, char out[65], uint64_t *size)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+	if (!ctx || EVP_DigestInit_ex(ctx, sha256_impl(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
 		errno = ENOMEM;
 		return -1;
@@ -191,8 +223,7 @@ int fs_sha256_fd(int fd, char out[65], uint64_t *size)
 	unsigned len;
 	EVP_DigestFinal_ex(ctx, d, &len);
 	EVP_MD_CTX_free(ctx);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	fs_hex(d, out);
 	if (size)
 		*size = total;
 	errno = e;

@@ -30,6 +30,12 @@ char *fs_dirname(const char *path);
 /* Resolves rel against base_dir unless rel is absolute; malloc'ed. */
 char *fs_resolve(const char *base_dir, const char *rel);
 
+/* SHA-256 of buf (thread-safe; the digest implementation is looked up once,
+ * not per call: a close hashes two million files). */
+void fs_sha256(const void *buf, size_t len, unsigned char out[32]);
+/* Lowercase hex of a SHA-256 (out: 65 bytes, NUL-terminated). */
+void fs_hex(const unsigned char d[32], char out[65]);
+
 /* Lowercase hex SHA-256 of what is left to read on fd (out: 65 bytes);
  * -1 with errno on a read error. */
 int fs_sha256_fd(int fd, char out[65], uint64_t *size);
