@@ -52,10 +52,13 @@ plan *common_load_plan(const char *path, char sha[65])
 	return p;
 }
 
-int common_lock_ledger(const char *database)
+/* flock(LOCK_EX | LOCK_NB) on DATABASE + suffix, with our pid in it for the
+ * message another process prints when it finds the lock held (held_by; NULL:
+ * say nothing when it is held). */
+static int lock_next_to(const char *database, const char *suffix, const char *held_by)
 {
 	char *path = NULL;
-	if (asprintf(&path, "%s.lock", database) < 0)
+	if (asprintf(&path, "%s%s", database, suffix) < 0)
 		abort();
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
@@ -64,12 +67,17 @@ int common_lock_ledger(const char *database)
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (!held_by) {
+			close(fd);
+			free(path);
+			return -1;
+		}
 		char pid[32] = "";
 		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
 		if (n > 0)
 			pid[strcspn(pid, "\n")] = '\0';
-		log_msg(LOG_ERR, "another payoutd is already running on ledger %s%s%s (lock %s)", database,
-			n > 0 ? " as process " : "", n > 0 ? pid : "", path);
+		log_msg(LOG_ERR, "%s on ledger %s%s%s (lock %s)", held_by, database, n > 0 ? " as process " : "",
+			n > 0 ? pid : "", path);
 		close(fd);
 		free(path);
 		return -1;
@@ -80,4 +88,14 @@ int common_lock_ledger(const char *database)
 		log_msg(LOG_WARNING, "cannot write the pid to %s", path);
 	free(path);
 	return fd;
+}
+
+int common_lock_ledger(const char *database)
+{
+	return lock_next_to(database, ".lock", "another payoutd is already running");
+}
+
+int common_lock_close(const char *database, int quiet)
+{
+	return lock_next_to(database, ".close.lock", quiet ? NULL : "another close is running");
 }

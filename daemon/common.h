@@ -24,5 +24,9 @@ plan *common_load_plan(const char *path, char sha[65]);
 /* Takes the daemon's exclusive lock next to the ledger (DB.lock). Returns the
  * fd to keep open, or -1 after logging who holds it. */
 int common_lock_ledger(const char *database);
+/* The lock a close holds from start to publication (DB.close.lock): a second
+ * close says so at once (unless quiet) instead of waiting on the ledger's
+ * write lock, and payoutd's start leaves a running close's publication to it. */
+int common_lock_close(const char *database, int quiet);
 
 #endif

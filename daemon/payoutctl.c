@@ -200,6 +200,7 @@ static int cmd_close(const char *cfgpath, int argc, char **argv)
 	ledger *l = NULL;
 	pd_err err = {""};
 	int rc = EXIT_FAILURE_;
+	int lockfd = -1;
 	if (!p) {
 		rc = EXIT_INVALID;
 		goto out;
@@ -214,6 +215,10 @@ static int cmd_close(const char *cfgpath, int argc, char **argv)
 		fprintf(stderr, "payoutctl: close: \"%s\" is not a %s period (like %s)\n", period,
 			period_kind_name(p->period), p->period == PERIOD_WEEKLY ? "2026-W45" : "2026-11");
 		rc = EXIT_USAGE;
+		goto out;
+	}
+	if ((lockfd = common_lock_close(cfg->database, 0)) < 0) {
+		rc = EXIT_REFUSED;
 		goto out;
 	}
 	if (ledger_open(cfg->database, &l, &err) < 0 || ledger_bind_plan(l, p, &err) < 0) {
@@ -238,6 +243,8 @@ static int cmd_close(const char *cfgpath, int argc, char **argv)
 	}
 out:
 	ledger_close(l);
+	if (lockfd >= 0)
+		close(lockfd);
 	plan_free(p);
 	config_free(cfg);
 	return rc;

@@ -299,9 +299,15 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err.msg);
 		goto out;
 	}
-	/* a close that committed but did not publish its folder is finished now */
-	if (close_recover(d.cfg, d.l, &err) < 0)
+	/* a close that committed but did not publish its folder is finished now,
+	 * unless a close is running: it publishes its own */
+	int closefd = common_lock_close(d.cfg->database, 1);
+	if (closefd < 0)
+		log_msg(LOG_INFO, "a close is running: it publishes its statements itself");
+	else if (close_recover(d.cfg, d.l, &err) < 0)
 		log_msg(LOG_ERR, "%s", err.msg);
+	if (closefd >= 0)
+		close(closefd);
 	json_t *m = json_object();
 	json_object_set_new(m, "version", json_string(PAYOUTD_VERSION));
 	json_object_set_new(m, "config", json_string(d.cfg->path));

@@ -102,6 +102,14 @@ audit_verify_ok
 
 # ---- 4. the daemon's start publishes too ---------------------------------------------------
 crash_after_commit 2027-01
+# ... but not while a close runs (its lock held): that close publishes its own folder
+exec {held}>"$DB.close.lock"
+flock -n "$held" || fail "cannot take $DB.close.lock for the test"
+run_once
+assert_contains "$LOG" "a close is running: it publishes its statements itself"
+assert_no_file "$STATEMENTS/2027-01" "2027-01 published by payoutd while a close held the lock"
+[[ -d $STATEMENTS/.2027-01.tmp ]] || fail "the temporary folder of 2027-01 is gone"
+exec {held}>&-
 start_daemon
 wait_for 10 "the daemon to publish 2027-01" test -d "$STATEMENTS/2027-01"
 stop_daemon

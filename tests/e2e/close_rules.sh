@@ -324,6 +324,21 @@ assert_eq 2 "$RC" "exit status of close with a bad period ($(cat "$OUT"))"
 run "$PAYOUTCTL" -c "$CONF" close
 assert_eq 2 "$RC" "exit status of close without a period ($(cat "$OUT"))"
 
+# ---- a second close while one runs: refused at once, with who holds it ------------------
+# (flock(1) holds the lock a running close holds, for as long as this test needs)
+exec {held}>"$DB.close.lock"
+flock -n "$held" || fail "cannot take $DB.close.lock for the test"
+echo 4242 >"$DB.close.lock"
+SECONDS=0
+run "$PAYOUTCTL" -c "$CONF" close 2027-03
+assert_eq 4 "$RC" "exit status of a close while another runs ($(cat "$OUT"))"
+assert_contains "$OUT" "another close is running on ledger $DB as process 4242"
+((SECONDS < 10)) || fail "the second close waited ${SECONDS}s instead of refusing at once"
+assert_eq 0 "$(q "SELECT count(*) FROM periods WHERE name = '2027-03'")" "2027-03 after the refused close"
+exec {held}>&-
+close_ok 2027-03
+assert_eq "closed 2027-03" "$(grep -v '^payoutctl:' "$OUT")" "close once the other has finished"
+
 audit_verify_ok
-assert_eq 4 "$(count_lines "$AUDIT" '"event":"period_closed"')" "period_closed lines"
+assert_eq 5 "$(count_lines "$AUDIT" '"event":"period_closed"')" "period_closed lines"
 pass
