@@ -645,3 +645,97 @@ int ledger_audit_compare(ledger *l, const char *audit_path, int64_t *bad_line, p
 	fclose(f);
 	return rc;
 }
+
+/*
+ * Online backup (payoutctl backup). The source is opened read-only and
+ * without the schema check, so a ledger of any version can be saved (say,
+ * before an upgrade). One backup step copies everything inside one read
+ * transaction: in WAL mode that never blocks payoutd's writes, and the copy
+ * is the ledger as of one commit. The copy is made under a temporary name in
+ * FILE's folder, turned into a single self-contained file (journal_mode
+ * DELETE), checked, synced, and linked to FILE, which link() refuses to
+ * replace: an existing backup is never overwritten.
+ */
+int ledger_backup(const char *src_path, const char *dest, int64_t *pages, pd_err *err)
+{
+	char *dir = fs_dirname(dest);
+	char *tmp = NULL;
+	if (asprintf(&tmp, "%s.tmp-%ld", dest, (long)getpid()) < 0)
+		abort();
+	sqlite3 *src = NULL, *dst = NULL;
+	int rc = -1;
+	struct stat sb;
+	if (lstat(dest, &sb) == 0) {
+		pd_errf(err, "%s exists: a backup never overwrites a file", dest);
+		goto out;
+	}
+	unlink(tmp); /* a leftover of a backup that died with this pid */
+	if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		pd_errf(err, "cannot open ledger %s: %s", src_path, src ? sqlite3_errmsg(src) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(src, 30000);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		pd_errf(err, "cannot create %s: %s", tmp, dst ? sqlite3_errmsg(dst) : "out of memory");
+		goto out;
+	}
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		pd_errf(err, "cannot start the backup of %s: %s", src_path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	int step = sqlite3_backup_step(b, -1);
+	if (pages)
+		*pages = sqlite3_backup_pagecount(b);
+	sqlite3_backup_finish(b);
+	if (step != SQLITE_DONE) {
+		pd_errf(err, "backup of %s failed: %s", src_path, sqlite3_errstr(step));
+		goto out;
+	}
+	char *msg = NULL;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, &msg) != SQLITE_OK) {
+		pd_errf(err, "%s: %s", tmp, msg ? msg : sqlite3_errmsg(dst));
+		sqlite3_free(msg);
+		goto out;
+	}
+	const char *check = NULL;
+	if (sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		check = (const char *)sqlite3_column_text(st, 0);
+	if (!check || strcmp(check, "ok") != 0) {
+		pd_errf(err, "the copy %s fails its integrity check: %s", tmp, check ? check : sqlite3_errmsg(dst));
+		sqlite3_finalize(st);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		pd_errf(err, "cannot close %s", tmp);
+		goto out;
+	}
+	dst = NULL;
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		pd_errf(err, "cannot sync %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	if (link(tmp, dest) < 0) {
+		pd_errf(err, "cannot create %s: %s", dest, strerror(errno));
+		goto out;
+	}
+	unlink(tmp);
+	rc = fs_fsync_dir(dir, err);
+out:
+	if (dst)
+		sqlite3_close(dst);
+	if (src)
+		sqlite3_close(src);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	return rc;
+}

@@ -84,6 +84,12 @@ void ledger_manual_checkpoints(ledger *l);
 /* A second, read-only connection to the same ledger for another thread; it
  * sees what was committed. The caller closes it with sqlite3_close. */
 int ledger_open_reader(ledger *l, sqlite3 **out, pd_err *err);
+
+/* Online copy of the ledger at src_path (any schema version, while payoutd
+ * writes) into the new file dest, as one self-contained SQLite file checked
+ * with integrity_check and synced; refuses an existing dest. *pages: the
+ * pages copied. */
+int ledger_backup(const char *src_path, const char *dest, int64_t *pages, pd_err *err);
 int ledger_checkpoint(ledger *l, pd_err *err);
 
 #endif

@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		"  close --due [--dry-run] [--force]\n"
 		"                      close every period whose end plus the grace has passed\n"
 		"  statement DISTRIBUTOR [PERIOD]\n"
-		"                      print a statement (default: the last closed period)\n\n"
+		"                      print a statement (default: the last closed period)\n"
+		"  backup FILE         online copy of the ledger into the new file FILE\n\n"
 		"Options:\n"
 		"  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n"
 		"  -h, --help          this help\n"
@@ -250,6 +251,29 @@ out:
 	return rc;
 }
 
+/* backup FILE: see ledger_backup; the config only names the ledger. */
+static int cmd_backup(const char *cfgpath, const char *file)
+{
+	config *cfg = common_load_config(cfgpath);
+	if (!cfg)
+		return EXIT_INVALID;
+	pd_err err = {""};
+	int64_t pages = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = EXIT_OK;
+	if (ledger_backup(cfg->database, file, &pages, &err) < 0) {
+		log_msg(LOG_ERR, "backup failed: %s", err.msg);
+		rc = EXIT_FAILURE_;
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("backed up %s to %s (%" PRId64 " pages, %.1f s)\n", cfg->database, file, pages,
+		       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
+	config_free(cfg);
+	return rc;
+}
+
 static void print_money(const char *label, int64_t v, const char *cur)
 {
 	char b[32];
@@ -377,6 +401,8 @@ int main(int argc, char **argv)
 		return cmd_close(cfgpath, n - 1, a + 1);
 	if ((n == 2 || n == 3) && strcmp(a[0], "statement") == 0)
 		return cmd_statement(cfgpath, a[1], n == 3 ? a[2] : NULL);
+	if (n == 2 && strcmp(a[0], "backup") == 0)
+		return cmd_backup(cfgpath, a[1]);
 	if (n == 0)
 		fprintf(stderr, "payoutctl: a command is required\n");
 	else
