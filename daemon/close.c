@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,8 +371,11 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 
 /* ---- recording a period -------------------------------------------------------------- */
 
+/* as stored in period_results.lines; indexed by engine_line_type */
 static const char *const line_type_names[] = {
-	"retail", "unilevel", "rank_advancement", "cap_adjustment", "clawback", "fee", "carry_in",
+	[LINE_RETAIL] = "retail", [LINE_UNILEVEL] = "unilevel", [LINE_RANK_ADVANCEMENT] = "rank_advancement",
+	[LINE_CAP_ADJUSTMENT] = "cap_adjustment", [LINE_CLAWBACK] = "clawback", [LINE_FEE] = "fee",
+	[LINE_CARRY_IN] = "carry_in",
 };
 
 /* ---- the packed JSON of period_results.lines and period_sources.paid -------------------- */
@@ -654,8 +658,8 @@ static int record_period(ledger *l, const plan *p, const dists *d, const char *p
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sql_err(l, err, "recording the plan");
-	if (ledger_prepare(l, "INSERT INTO periods(period, name, closed_at, plan_sha256, net_sales, manifest_sha256)"
-			      " VALUES(?,?,?,?,?,?)", &st, err) < 0)
+	if (ledger_prepare(l, "INSERT INTO periods(period, name, closed_at, plan_sha256, net_sales, manifest_sha256,"
+			      " summary, published) VALUES(?,?,?,?,?,?,?,0)", &st, err) < 0)
 		return -1;
 	sqlite3_bind_int(st, 1, P);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -663,6 +667,7 @@ static int record_period(ledger *l, const plan *p, const dists *d, const char *p
 	sqlite3_bind_text(st, 4, plan_sha, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, pd->net_sales);
 	sqlite3_bind_text(st, 6, fr->manifest_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, fr->summary, (int)fr->summary_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -783,7 +788,7 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 		goto out;
 	stmt_period sp = {.p = p, .plan_sha256 = plan_sha, .period = name, .n = pd.n, .ids = pd.ids,
 			  .names = pd.names, .ibans = pd.ibans, .pv = pd.pv, .terminated = pd.terminated,
-			  .out = &out, .net_sales = pd.net_sales};
+			  .out = &out, .net_sales = pd.net_sales, .order = d->pos};
 	char tmpname[64];
 	snprintf(tmpname, sizeof tmpname, dry_run ? "%s.dry-run" : ".%s.tmp", name);
 	folder = fs_join(cfg->statements, tmpname);
@@ -804,14 +809,29 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 	rc = 0;
 out:
 	free(fr.manifest);
+	free(fr.summary);
 	free(folder);
 	engine_output_free(&out);
 	period_data_free(&pd);
 	return rc;
 }
 
-/* Renames statements/.NAME.tmp to statements/NAME and syncs the folder. */
-static int publish(const config *cfg, const char *name, pd_err *err)
+/* Records that P's folder is in place (outside any transaction). */
+static int mark_published(ledger *l, int32_t P, pd_err *err)
+{
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "UPDATE periods SET published = 1 WHERE period = ?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, P);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(l, err, "recording a publication");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Renames statements/.NAME.tmp to statements/NAME, syncs the folder, and
+ * records the publication: from then on the folder is the operator's (a
+ * folder deleted later, say by a retention policy, is not made again). */
+static int publish(const config *cfg, ledger *l, int32_t P, const char *name, pd_err *err)
 {
 	char tmpname[64];
 	snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
@@ -819,7 +839,7 @@ static int publish(const config *cfg, const char *name, pd_err *err)
 	int rc = fs_rename_durable(from, to, err);
 	free(from);
 	free(to);
-	return rc;
+	return rc < 0 ? -1 : mark_published(l, P, err);
 }
 
 int close_periods(const config *cfg, const plan *p, const char *plan_path, const char *plan_sha,
@@ -876,7 +896,7 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 		if (ledger_commit(l, err) < 0)
 			goto rollback;
 		log_msg(LOG_INFO, "close %s: committed in %.2f s", name, seconds() - t0);
-		if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || publish(cfg, name, err) < 0)
+		if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || publish(cfg, l, P, name, err) < 0)
 			goto out; /* committed: close_recover finishes it next time */
 		if (P < target && ledger_begin(l, err) < 0)
 			goto out;
@@ -965,39 +985,317 @@ static int folder_matches(const char *folder, const char *manifest_sha, char *wh
 	return ok;
 }
 
+/* ---- making a closed period's folder again from the ledger ----------------------------- */
+
+/* What regenerate() builds, all owned. */
+typedef struct regen {
+	plan *p;
+	int32_t n, cap;                 /* distributors: the period's rows, then sources without a row */
+	char **ids, **names, **ibans;
+	int64_t *pv;
+	uint8_t *terminated;
+	int32_t *order;
+	idset *index;
+	engine_output out;
+	size_t cap_lines;
+	char *summary;
+	size_t summary_len;
+	char plan_sha[65];
+	int64_t net_sales;
+} regen;
+
+static void regen_free(regen *g)
+{
+	for (int32_t i = 0; i < g->n; i++) {
+		free(g->ids[i]);
+		free(g->names[i]);
+		free(g->ibans[i]);
+	}
+	free(g->ids);
+	free(g->names);
+	free(g->ibans);
+	free(g->pv);
+	free(g->terminated);
+	free(g->order);
+	idset_free(g->index);
+	engine_output_free(&g->out);
+	free(g->summary);
+	plan_free(g->p);
+	memset(g, 0, sizeof *g);
+}
+
+/* Index of a distributor id, adding it (without a row: no lines, paid 0) when new. */
+static int32_t regen_id(regen *g, const char *id)
+{
+	int created = 0;
+	size_t k = idset_put(g->index, id, strlen(id), &created);
+	if (k == SIZE_MAX)
+		return -1;
+	if (created) {
+		if (g->n == g->cap) {
+			g->cap = g->cap ? g->cap * 2 : 1024;
+			size_t c = (size_t)g->cap;
+			g->ids = xrealloc(g->ids, c * sizeof *g->ids);
+			g->names = xrealloc(g->names, c * sizeof *g->names);
+			g->ibans = xrealloc(g->ibans, c * sizeof *g->ibans);
+			g->pv = xrealloc(g->pv, c * sizeof *g->pv);
+			g->terminated = xrealloc(g->terminated, c);
+			g->out.res = xrealloc(g->out.res, c * sizeof *g->out.res);
+			g->out.first_line = xrealloc(g->out.first_line, (c + 1) * sizeof *g->out.first_line);
+		}
+		int32_t i = g->n++;
+		g->ids[i] = xstrdup(id);
+		g->names[i] = NULL;
+		g->ibans[i] = NULL;
+		g->pv[i] = 0;
+		g->terminated[i] = 0;
+		memset(&g->out.res[i], 0, sizeof g->out.res[i]);
+		g->out.first_line[i + 1] = g->out.first_line[i];
+	}
+	return (int32_t)k;
+}
+
+static int stored_rank(const plan *p, const char *id, int32_t *out)
+{
+	for (size_t r = 0; id && r < p->n_ranks; r++)
+		if (strcmp(p->ranks[r].id, id) == 0) {
+			*out = (int32_t)r;
+			return 0;
+		}
+	return -1;
+}
+
+/* Appends the lines of row i from their stored JSON; -1 when it is not what a close writes. */
+static int regen_lines(regen *g, int32_t i, const char *text, int len)
+{
+	json_error_t je;
+	json_t *arr = json_loadb(text, (size_t)len, JSON_REJECT_DUPLICATES, &je);
+	int rc = -1;
+	if (!json_is_array(arr))
+		goto out;
+	for (size_t x = 0; x < json_array_size(arr); x++) {
+		json_t *ln = json_array_get(arr, x);
+		if (!json_is_array(ln) || json_array_size(ln) != 8)
+			goto out;
+		engine_line e = {.recipient = i, .level = -1, .source = -1, .rank = -1, .fee = -1};
+		const char *type = json_string_value(json_array_get(ln, 0));
+		e.type = -1;
+		for (int t = 0; type && t < (int)(sizeof line_type_names / sizeof *line_type_names); t++)
+			if (strcmp(line_type_names[t], type) == 0)
+				e.type = t;
+		json_t *lv = json_array_get(ln, 1), *src = json_array_get(ln, 2), *rk = json_array_get(ln, 5),
+		       *fee = json_array_get(ln, 6);
+		if (e.type < 0 || !json_is_integer(json_array_get(ln, 3)) || !json_is_integer(json_array_get(ln, 4)) ||
+		    !json_is_integer(json_array_get(ln, 7)) || !(json_is_null(lv) || json_is_integer(lv)) ||
+		    !(json_is_null(src) || json_is_string(src)) || !(json_is_null(rk) || json_is_string(rk)) ||
+		    !(json_is_null(fee) || json_is_string(fee)))
+			goto out;
+		if (json_is_integer(lv)) {
+			json_int_t v = json_integer_value(lv);
+			if (v < 1 || v > 1000)
+				goto out;
+			e.level = (int32_t)v;
+		}
+		if (json_is_string(src) && (e.source = regen_id(g, json_string_value(src))) < 0)
+			goto out;
+		if (json_is_string(rk) && stored_rank(g->p, json_string_value(rk), &e.rank) < 0)
+			goto out;
+		if (json_is_string(fee)) {
+			for (size_t f = 0; f < g->p->n_fees && e.fee < 0; f++)
+				if (strcmp(g->p->fees[f].name, json_string_value(fee)) == 0)
+					e.fee = (int32_t)f;
+			if (e.fee < 0)
+				goto out;
+		}
+		e.base = json_integer_value(json_array_get(ln, 3));
+		e.rate = json_integer_value(json_array_get(ln, 4));
+		e.amount = json_integer_value(json_array_get(ln, 7));
+		if (g->out.n_lines == g->cap_lines) {
+			g->cap_lines = g->cap_lines ? g->cap_lines * 2 : 4096;
+			g->out.lines = xrealloc(g->out.lines, g->cap_lines * sizeof *g->out.lines);
+		}
+		g->out.lines[g->out.n_lines++] = e;
+	}
+	rc = 0;
+out:
+	json_decref(arr);
+	return rc;
+}
+
+/*
+ * Makes closed period P's statements folder again, into `folder`, from the
+ * ledger alone: the plan it was closed with (plans), every distributor's
+ * results and lines (period_results), net sales and summary.json (periods).
+ * The statements are listed in id order, as the close lists them, so the
+ * folder comes out byte-identical; the caller compares its SHA256SUMS with
+ * the one the close recorded before publishing it.
+ */
+static int regenerate(ledger *l, int32_t P, const char *name, const char *folder, folder_result *fr, pd_err *err)
+{
+	regen g;
+	memset(&g, 0, sizeof g);
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+	if (ledger_prepare(l, "SELECT p.plan_sha256, p.net_sales, p.summary, x.text FROM periods p"
+			      " JOIN plans x ON x.sha256 = p.plan_sha256 WHERE p.period = ?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, P);
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 2) == SQLITE_NULL) {
+		pd_errf(err, "the ledger does not hold what it takes to make the statements of %s again (a period closed "
+			     "by a version before 0.1's ledger schema 3)", name);
+		goto out;
+	}
+	snprintf(g.plan_sha, sizeof g.plan_sha, "%s", (const char *)sqlite3_column_text(st, 0));
+	g.net_sales = sqlite3_column_int64(st, 1);
+	g.summary_len = (size_t)sqlite3_column_bytes(st, 2);
+	g.summary = xmalloc(g.summary_len + 1);
+	memcpy(g.summary, sqlite3_column_text(st, 2), g.summary_len + 1);
+	pd_diag diag = {0};
+	char plan_name[64];
+	snprintf(plan_name, sizeof plan_name, "the plan of %s (ledger)", name);
+	if (plan_load_buf(plan_name, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3), &g.p, &diag) < 0) {
+		pd_errf(err, "%s does not load: %s", plan_name, pd_diag_count(&diag) ? diag.msgs[0] : "?");
+		pd_diag_free(&diag);
+		goto out;
+	}
+	pd_diag_free(&diag);
+	sqlite3_finalize(st);
+	st = NULL;
+
+	/* the rows first, numbered in id order, then sources without a row after them */
+	g.index = idset_new();
+	g.out.first_line = xcalloc(1, sizeof *g.out.first_line);
+	if (ledger_prepare(l, "SELECT distributor_id FROM period_results WHERE period = ? ORDER BY distributor_id",
+			   &st, err) < 0)
+		goto out;
+	sqlite3_bind_int(st, 1, P);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (regen_id(&g, (const char *)sqlite3_column_text(st, 0)) < 0)
+			break;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (step != SQLITE_DONE) {
+		sql_err(l, err, "reading results");
+		goto out;
+	}
+	int32_t rows = g.n;
+	if (ledger_prepare(l, "SELECT qualified, paid_as, title, active, terminated, pv, gv, commissions,"
+			      " cap_adjustment, clawbacks, fees, carried_in, payable, paid, carried_out, name, iban, lines"
+			      " FROM period_results WHERE period = ? ORDER BY distributor_id", &st, err) < 0)
+		goto out;
+	sqlite3_bind_int(st, 1, P);
+	int32_t i = 0;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && i < rows) {
+		engine_result *r = &g.out.res[i];
+		int32_t q, pa, ti;
+		if (stored_rank(g.p, (const char *)sqlite3_column_text(st, 0), &q) < 0 ||
+		    stored_rank(g.p, (const char *)sqlite3_column_text(st, 1), &pa) < 0 ||
+		    stored_rank(g.p, (const char *)sqlite3_column_text(st, 2), &ti) < 0) {
+			pd_errf(err, "the results of %s in %s name a rank its plan does not have", g.ids[i], name);
+			goto out;
+		}
+		r->qualified = (uint8_t)q;
+		r->paid_as = (uint8_t)pa;
+		r->title = (uint8_t)ti;
+		r->active = (uint8_t)sqlite3_column_int(st, 3);
+		g.terminated[i] = (uint8_t)sqlite3_column_int(st, 4);
+		g.pv[i] = sqlite3_column_int64(st, 5);
+		r->gv = sqlite3_column_int64(st, 6);
+		r->commissions = sqlite3_column_int64(st, 7);
+		r->cap_adjustment = sqlite3_column_int64(st, 8);
+		r->clawbacks = sqlite3_column_int64(st, 9);
+		r->fees = sqlite3_column_int64(st, 10);
+		r->carried_in = sqlite3_column_int64(st, 11);
+		r->payable = sqlite3_column_int64(st, 12);
+		r->paid = sqlite3_column_int64(st, 13);
+		r->carried_out = sqlite3_column_int64(st, 14);
+		g.names[i] = col_dup(st, 15);
+		g.ibans[i] = col_dup(st, 16);
+		size_t before = g.out.n_lines;
+		if (regen_lines(&g, i, (const char *)sqlite3_column_text(st, 17), sqlite3_column_bytes(st, 17)) < 0) {
+			pd_errf(err, "the stored lines of %s in %s are not what a close writes", g.ids[i], name);
+			goto out;
+		}
+		if (g.out.n_lines - before > UINT32_MAX || g.out.n_lines > UINT32_MAX) {
+			pd_errf(err, "too many lines in %s", name);
+			goto out;
+		}
+		r->n_lines = (uint32_t)(g.out.n_lines - before);
+		g.out.first_line[i + 1] = (uint32_t)g.out.n_lines;
+		i++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		sql_err(l, err, "reading results");
+		goto out;
+	}
+	/* sources added meanwhile have no lines: their first_line is the end */
+	for (int32_t k = rows; k < g.n; k++)
+		g.out.first_line[k + 1] = (uint32_t)g.out.n_lines;
+	g.order = xmalloc((size_t)(g.n ? g.n : 1) * sizeof *g.order);
+	for (int32_t k = 0; k < g.n; k++)
+		g.order[k] = k;
+	stmt_period sp = {.p = g.p, .plan_sha256 = g.plan_sha, .period = name, .n = g.n,
+			  .ids = (const char *const *)g.ids, .names = (const char *const *)g.names,
+			  .ibans = (const char *const *)g.ibans, .pv = g.pv, .terminated = g.terminated, .out = &g.out,
+			  .net_sales = g.net_sales, .order = g.order, .summary_json = g.summary,
+			  .summary_len = g.summary_len};
+	rc = folder_write(&sp, folder, fr, err);
+out:
+	if (st)
+		sqlite3_finalize(st);
+	regen_free(&g);
+	return rc;
+}
+
 int close_recover(const config *cfg, ledger *l, pd_err *err)
 {
 	sqlite3_stmt *st;
-	if (ledger_prepare(l, "SELECT name, manifest_sha256 FROM periods ORDER BY period", &st, err) < 0)
+	if (ledger_prepare(l, "SELECT period, name, manifest_sha256, published FROM periods ORDER BY period", &st, err) < 0)
 		return -1;
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *msha = (const char *)sqlite3_column_text(st, 1);
+		int32_t P = sqlite3_column_int(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		const char *msha = (const char *)sqlite3_column_text(st, 2);
+		int published = sqlite3_column_int(st, 3);
 		char *final = fs_join(cfg->statements, name);
 		char tmpname[64];
 		snprintf(tmpname, sizeof tmpname, ".%s.tmp", name);
 		char *tmp = fs_join(cfg->statements, tmpname);
 		struct stat sb;
-		if (msha && stat(final, &sb) != 0 && stat(tmp, &sb) == 0) {
+		int have_final = stat(final, &sb) == 0, have_tmp = stat(tmp, &sb) == 0;
+		char why[300] = "";
+		if (!msha || (published && !have_tmp)) {
+			/* published (what happens to it later is the operator's business), or
+			 * closed before the ledger kept manifests */
+		} else if (have_final) {
+			/* renamed, crashed before recording it */
+			rc = mark_published(l, P, err);
+		} else if (have_tmp && (rc = folder_matches(tmp, msha, why, sizeof why, err)) > 0) {
 			/* committed, not yet published: the folder was complete and synced before
-			 * the commit; publish it when it is exactly what the ledger recorded */
-			char why[300] = "";
-			int m = folder_matches(tmp, msha, why, sizeof why, err);
-			if (m > 0) {
-				rc = publish(cfg, name, err);
-				if (rc == 0)
-					log_msg(LOG_NOTICE, "published the statements of %s after a restart", name);
-			} else if (m == 0) {
-				rc = pd_errf(err, "the statements of closed period %s were not published: %s does not match what the ledger recorded (%s); it was left as it is",
-					     name, tmp, why);
-			} else {
-				rc = -1;
-			}
+			 * the commit, and it is exactly what the ledger recorded */
+			rc = publish(cfg, l, P, name, err);
+			if (rc == 0)
+				log_msg(LOG_NOTICE, "published the statements of %s after a restart", name);
+		} else if (rc == 0) {
+			/* committed, and its folder is gone or not what was recorded: make it again */
+			log_msg(LOG_NOTICE, "the statements of closed period %s were not published and %s %s; making them "
+					    "again from the ledger", name, tmp, have_tmp ? why : "is missing");
+			folder_result fr;
+			memset(&fr, 0, sizeof fr);
+			rc = regenerate(l, P, name, tmp, &fr, err);
+			if (rc == 0 && strcmp(fr.manifest_sha, msha) != 0)
+				rc = pd_errf(err, "the statements of %s made again from the ledger differ from what the close "
+						  "recorded (SHA256SUMS %s, recorded %s); left unpublished in %s",
+					     name, fr.manifest_sha, msha, tmp);
+			free(fr.manifest);
+			free(fr.summary);
+			if (rc == 0 && (rc = publish(cfg, l, P, name, err)) == 0)
+				log_msg(LOG_NOTICE, "published the statements of %s, made again from the ledger", name);
 		}
 		free(final);
 		free(tmp);
 	}
 	sqlite3_finalize(st);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }

@@ -7,11 +7,15 @@
  *   statements/.PERIOD.tmp/   written and fsync'ed before the COMMIT
  *   statements/PERIOD/        appears by rename after it
  *
- * A crash between the two leaves a committed period without its folder:
- * close_recover() (run by every close and every daemon start) publishes the
- * temporary folder, which was complete and synced before the commit.
- * Not yet done: checking it against the recorded manifest, and making a
- * lost folder again from the ledger's results and lines.
+ * A crash between the two leaves a committed period without its folder
+ * (periods.published = 0 until the rename is recorded). close_recover(), run
+ * by every close and every daemon start, finishes it: it publishes the
+ * temporary folder when that is exactly what the ledger recorded (the SHA-256
+ * of SHA256SUMS and every file it lists), and otherwise makes the folder
+ * again from the ledger alone (the plan text, every distributor's results
+ * and lines, summary.json), checks it against the recorded SHA256SUMS and
+ * publishes that. A folder published and later deleted is left alone.
+ * A close holds DB.close.lock (common_lock_close) from start to publication.
  */
 #ifndef PAYOUTD_CLOSE_H
 #define PAYOUTD_CLOSE_H
@@ -42,7 +46,8 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 /* The latest period whose end plus the grace has passed at `now` (seconds since the epoch). */
 int32_t close_due_period(const config *cfg, const plan *p, int64_t now);
 
-/* Publishes or remakes the folders of closed periods that lack them. */
+/* Publishes, or makes again and publishes, the folders of closed periods
+ * whose close committed but did not publish. Call with the close lock held. */
 int close_recover(const config *cfg, ledger *l, pd_err *err);
 
 #endif

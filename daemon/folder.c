@@ -195,6 +195,8 @@ static void manifest_line(char **m, size_t *len, size_t *cap, const unsigned cha
 int folder_write(const stmt_period *sp, const char *folder, folder_result *res, pd_err *err)
 {
 	memset(res, 0, sizeof *res);
+	if (!sp->order)
+		return pd_errf(err, "folder_write: no statement order");
 	if (folder_remove(folder, err) < 0)
 		return -1;
 	if (mkdir(folder, 0750) < 0)
@@ -207,9 +209,9 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	size_t len, mlen = 0, mcap = 0;
 	int32_t *wanted = xmalloc((size_t)(sp->n ? sp->n : 1) * sizeof *wanted);
 	int64_t nw = 0;
-	for (int32_t k = 0; k < sp->n; k++)
-		if (statement_wanted(sp, k))
-			wanted[nw++] = k;
+	for (int32_t x = 0; x < sp->n; x++)
+		if (statement_wanted(sp, sp->order[x]))
+			wanted[nw++] = sp->order[x];
 	unsigned char (*digest)[2][32] = xmalloc((size_t)(nw ? nw : 1) * sizeof *digest);
 	if (write_statements(sp, dfd, wanted, nw, digest, &res->bytes, err) < 0)
 		goto out;
@@ -232,12 +234,22 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	res->bytes += (int64_t)len;
 	free(buf);
 	buf = NULL;
-	if (statement_summary_json(sp, &buf, &len) < 0 || write_all(dfd, "summary.json", buf, len, err) < 0)
+	if (sp->summary_json) {
+		len = sp->summary_len;
+		buf = xmalloc(len ? len : 1);
+		memcpy(buf, sp->summary_json, len);
+	} else if (statement_summary_json(sp, &buf, &len) < 0) {
+		goto fail_make;
+	}
+	if (write_all(dfd, "summary.json", buf, len, err) < 0)
 		goto fail_make;
 	fs_sha256(buf, len, d);
 	fs_hex(d, res->summary_sha);
 	manifest_line(&m, &mlen, &mcap, d, "summary.json");
 	res->bytes += (int64_t)len;
+	res->summary = buf;
+	res->summary_len = len;
+	buf = NULL;
 	if (write_all(dfd, "SHA256SUMS", m ? m : "", mlen, err) < 0)
 		goto out;
 	fs_sha256(m ? m : "", mlen, d);

@@ -24,8 +24,11 @@ typedef struct folder_result {
 	/* seconds spent on the period's own files (payouts.csv, summary.json,
 	 * SHA256SUMS: made, hashed, written), for the phase times in the log */
 	double summary_seconds;
+	char *summary;            /* summary.json as written; malloc'ed, caller frees */
+	size_t summary_len;
 } folder_result;
 
+/* sp->order is required: statements are written and listed in that order. */
 int folder_write(const stmt_period *sp, const char *folder, folder_result *res, pd_err *err);
 /* Removes a flat folder of ours (statement folders have no subfolders); a missing one is fine. */
 int folder_remove(const char *path, pd_err *err);

@@ -112,6 +112,10 @@ static const char schema_v2[] =
  * period: a JSON array of [recipient, level, rate] for its retail (level
  * null) and unilevel lines. 2 rows per distributor instead of 7 and an index.
  * JSON so that an operator can read them with sqlite3's json_each.
+ *
+ * periods.summary: summary.json as written, so that a statements folder can
+ * be made again from the ledger alone (close_recover) byte for byte;
+ * periods.published: whether the folder has been put in place since.
  */
 static const char schema_v3[] =
 	"CREATE TABLE volumes(period INTEGER NOT NULL, distributor_id TEXT NOT NULL,\n"
@@ -132,7 +136,10 @@ static const char schema_v3[] =
 	"    SELECT period, source, json_array(recipient, level, rate) AS x FROM period_lines\n"
 	"    WHERE type IN ('retail', 'unilevel') AND source IS NOT NULL ORDER BY period, source, recipient, seq)\n"
 	"  GROUP BY period, source;\n"
-	"DROP TABLE period_lines;\n";
+	"DROP TABLE period_lines;\n"
+	"ALTER TABLE periods ADD COLUMN summary TEXT;\n"
+	/* 0 from the commit of a close until its folder is in place */
+	"ALTER TABLE periods ADD COLUMN published INTEGER NOT NULL DEFAULT 1;\n";
 
 /* migrations[v] takes a ledger from version v to v + 1 */
 static const char *const migrations[] = {

@@ -25,6 +25,12 @@ typedef struct stmt_period {
 	const uint8_t *terminated;   /* [n] */
 	const engine_output *out;
 	int64_t net_sales;           /* hundredths */
+	/* folder_write only: the order in which statements are written and listed
+	 * in SHA256SUMS ([n] positions; the close gives id order), and, when a
+	 * folder is made again from the ledger, summary.json as it was recorded */
+	const int32_t *order;
+	const char *summary_json;
+	size_t summary_len;
 } stmt_period;
 
 /*

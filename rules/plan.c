@@ -676,15 +676,34 @@ static void load_fees(pctx *ctx, const yt_node *v, plan *p)
 
 /* ---- the plan ------------------------------------------------------------------- */
 
+static int plan_from_tree(const char *path, yt_node *root, plan **out, pd_diag *diag);
+
 int plan_load(const char *path, plan **out, pd_diag *diag)
 {
 	pd_err err;
-	size_t before = pd_diag_count(diag);
 	yt_node *root = yt_load_file(path, &err);
 	if (!root) {
 		pd_diag_add(diag, "%s", err.msg);
 		return -1;
 	}
+	return plan_from_tree(path, root, out, diag);
+}
+
+int plan_load_buf(const char *name, const char *buf, size_t len, plan **out, pd_diag *diag)
+{
+	pd_err err;
+	yt_node *root = yt_load_buf(name, buf, len, &err);
+	if (!root) {
+		pd_diag_add(diag, "%s", err.msg);
+		return -1;
+	}
+	return plan_from_tree(name, root, out, diag);
+}
+
+/* Reads the plan from its YAML tree, which it frees. */
+static int plan_from_tree(const char *path, yt_node *root, plan **out, pd_diag *diag)
+{
+	size_t before = pd_diag_count(diag);
 	pctx cx = {path, diag, NULL, 0}, *ctx = &cx;
 	plan *p = xcalloc(1, sizeof *p);
 	if (root->kind != YT_MAP) {

@@ -78,6 +78,9 @@ typedef struct plan {
 int64_t plan_unilevel_rate(const plan *p, int r, int k);
 
 int plan_load(const char *path, plan **out, pd_diag *diag);
+/* The same from a plan's text in memory (a closed period's plan, kept in the
+ * ledger); name stands for the file in messages. */
+int plan_load_buf(const char *name, const char *buf, size_t len, plan **out, pd_diag *diag);
 void plan_free(plan *p);
 
 /* The first promotion (plan order) whose dates contain `day` and whose

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # close_crash: a close writes statements/.PERIOD.tmp, commits, appends its
-# audit line, then renames the folder into place. A crash right after the
-# commit leaves the period closed in the ledger with its folder still under
-# the temporary name (and the audit file a line behind). The next
-# `payoutd --once`, daemon start or `payoutctl close` publishes it: the
-# folder comes back byte for byte as written (vs a copy, vs its SHA256SUMS,
-# vs the hash the ledger and the audit line recorded). A temporary folder of
-# a close that crashed before its commit publishes nothing and is replaced
-# by the next close of that period.
+# audit line, then renames the folder into place and records that. A crash
+# right after the commit leaves the period closed in the ledger with its
+# folder still under the temporary name (and the audit file a line behind).
+# The next `payoutd --once`, daemon start or `payoutctl close` publishes it:
+# the folder comes back byte for byte as written (vs a copy, vs its
+# SHA256SUMS, vs the hash the ledger and the audit line recorded). A
+# temporary folder that was damaged or lost is made again from the ledger
+# alone, byte for byte. A temporary folder of a close that crashed before its
+# commit publishes nothing and is replaced by the next close of that period;
+# a published folder that was deleted later is not made again.
 source "$(dirname "$0")/lib.sh"
 
 write_config
@@ -33,9 +35,16 @@ crash_after_commit() {
 	local p=$1
 	assert_eq '"event":"period_closed","period":"'"$p"'"' \
 		"$(tail -n 1 "$AUDIT" | grep -o '"event":"period_closed","period":"[^"]*"')" "last audit line before the simulated crash"
-	mv "$STATEMENTS/$p" "$STATEMENTS/.$p.tmp"
+	unpublish "$p"
 	head -n -1 "$AUDIT" >"$T/audit.cut"
 	cat "$T/audit.cut" >"$AUDIT"
+}
+
+# unpublish PERIOD: the folder back under its temporary name, and the ledger
+# back to "committed, not published" (what a crash before the rename leaves).
+unpublish() {
+	mv "$STATEMENTS/$1" "$STATEMENTS/.$1.tmp"
+	sqlite3 -batch "$DB" "UPDATE periods SET published = 0 WHERE name = '$1'"
 }
 
 # assert_published PERIOD COPY: the folder is back as it was written.
@@ -117,18 +126,40 @@ assert_eq 0 "$RC" "daemon exit status"
 assert_published 2027-01 "$T/copy-2027-01"
 audit_verify_ok
 
-# ---- 4b. a temporary folder that is not what the ledger recorded is not published --------------
-mv "$STATEMENTS/2027-01" "$STATEMENTS/.2027-01.tmp"
-cp "$STATEMENTS/.2027-01.tmp/A1.json" "$T/A1.json.good"
+# ---- 4b. a temporary folder that is not what the ledger recorded is made again ----------------
+unpublish 2027-01
 sed -i 's/"period": "2027-01"/"period": "2027-00"/' "$STATEMENTS/.2027-01.tmp/A1.json"
+echo "stray" >"$STATEMENTS/.2027-01.tmp/stray.txt"
 run_once
-assert_no_file "$STATEMENTS/2027-01" "a folder whose A1.json was changed"
 assert_contains "$LOG" "the statements of closed period 2027-01 were not published"
-assert_contains "$LOG" "A1.json is missing or differs from SHA256SUMS"
-cp "$T/A1.json.good" "$STATEMENTS/.2027-01.tmp/A1.json"
-run_once
+assert_contains "$LOG" "A1.json is missing or differs from SHA256SUMS; making them again from the ledger"
+assert_contains "$LOG" "published the statements of 2027-01, made again from the ledger"
+assert_no_file "$STATEMENTS/2027-01/stray.txt" "a stray file of the damaged folder"
 assert_published 2027-01 "$T/copy-2027-01"
 audit_verify_ok
+
+# ---- 4c. a lost temporary folder: made again from the ledger, byte for byte ------------------
+unpublish 2026-12
+rm -rf "$STATEMENTS/.2026-12.tmp"
+run_once
+assert_contains "$LOG" ".2026-12.tmp is missing; making them again from the ledger"
+assert_published 2026-12 "$T/copy-2026-12"
+audit_verify_ok
+assert_eq "1" "$(q "SELECT published FROM periods WHERE name = '2026-12'")" "2026-12 recorded as published"
+
+# ---- 4d. a crash after the rename, before it was recorded: recorded, nothing else ------------
+sqlite3 -batch "$DB" "UPDATE periods SET published = 0 WHERE name = '2026-11'"
+run_once
+assert_not_contains "$LOG" "published the statements"
+assert_eq "1" "$(q "SELECT published FROM periods WHERE name = '2026-11'")" "2026-11 recorded as published"
+assert_published 2026-11 "$T/copy-2026-11"
+
+# ---- 4e. a published folder the operator deleted is the operator's business ------------------
+mv "$STATEMENTS/2026-11" "$T/kept-2026-11"
+run_once
+assert_no_file "$STATEMENTS/2026-11" "a deleted, published folder"
+assert_no_file "$STATEMENTS/.2026-11.tmp" "a temporary folder for a deleted, published folder"
+mv "$T/kept-2026-11" "$STATEMENTS/2026-11"
 
 # ---- 5. a crash before the commit: the temporary folder is not published -------------------------
 mkdir "$STATEMENTS/.2027-02.tmp"
