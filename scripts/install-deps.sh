@@ -2,7 +2,9 @@
 # Installs what payoutd needs to build and test on Debian 12 (run as root or with sudo).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcsv-dev libyaml-dev libsqlite3-dev libsystemd-dev
-      libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata systemd time)
+      libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata systemd time
+      # the Debian package and its test (tests/packaging/deb.sh)
+      debhelper dpkg-dev fakeroot lintian git)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

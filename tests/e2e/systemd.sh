@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The systemd side of payoutd (SPEC 10): the shipped unit passes
-# `systemd-analyze verify` and rates SAFE, and the daemon speaks sd_notify:
+# The systemd side of payoutd (SPEC 10): the shipped units (payoutd.service,
+# payoutd-close.service, payoutd-close.timer) pass `systemd-analyze verify`,
+# both services rate 1.0 or lower ("SAFE"), and the daemon speaks sd_notify:
 # READY=1 after the start-up scan, STATUS= lines, WATCHDOG=1 when asked,
 # RELOADING=1 + MONOTONIC_USEC then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
 set -euo pipefail
-: "${PAYOUTD:?}" "${SRCDIR:?}" "${NOTIFY_LISTEN:?}"
+: "${PAYOUTD:?}" "${PAYOUTCTL:?}" "${SRCDIR:?}" "${NOTIFY_LISTEN:?}"
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -14,14 +15,39 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# 1. the unit file, with ExecStart pointing at this build
-sed "s#/usr/bin/payoutd#$PAYOUTD#" "$SRCDIR/packaging/systemd/payoutd.service" > "$work/payoutd.service"
-systemd-analyze verify "$work/payoutd.service" || fail "systemd-analyze verify rejected the unit"
-exposure=$(systemd-analyze security --offline=true "$work/payoutd.service" 2>/dev/null |
-	sed -n 's/.*Overall exposure level for payoutd.service: \([0-9.]*\).*/\1/p')
-[[ -n $exposure ]] || fail "no exposure level from systemd-analyze security"
-awk -v e="$exposure" 'BEGIN { exit !(e <= 1.0) }' || fail "exposure $exposure is above 1.0"
-echo "unit: verify ok, exposure $exposure"
+# 1. the unit files, with ExecStart pointing at this build. verify also runs
+# `man` on each Documentation=man: page: against packaging/man when it has
+# them all, else that part is skipped (the pages come with the package).
+mkdir -p "$work/units" "$work/man/man5" "$work/man/man8"
+for u in payoutd.service payoutd-close.service payoutd-close.timer; do
+	sed -e "s#/usr/bin/payoutd #$PAYOUTD #" -e "s#/usr/bin/payoutctl #$PAYOUTCTL #" \
+		"$SRCDIR/packaging/systemd/$u" > "$work/units/$u"
+done
+grep -q "$PAYOUTD -c" "$work/units/payoutd.service" || fail "payoutd.service: ExecStart not rewritten"
+grep -q "$PAYOUTCTL -c" "$work/units/payoutd-close.service" || fail "payoutd-close.service: ExecStart not rewritten"
+man=yes
+command -v man > /dev/null || man=no
+pages=$(grep -ho 'man:[^ ]*([0-9])' "$work"/units/* | sed 's/man:\(.*\)(\([0-9]\))/\1.\2/' | sort -u)
+for page in $pages; do
+	if [[ -f $SRCDIR/packaging/man/$page ]]; then
+		cp "$SRCDIR/packaging/man/$page" "$work/man/man${page##*.}/"
+	else
+		man=no
+	fi
+done
+if [[ $man == no ]]; then
+	echo "note: no man(1), or packaging/man lacks some of: $(echo $pages); verify runs with --man=no"
+fi
+(cd "$work/units" && MANPATH=$work/man systemd-analyze verify --man=$man \
+	payoutd.service payoutd-close.service payoutd-close.timer) || fail "systemd-analyze verify rejected the units"
+for u in payoutd.service payoutd-close.service; do
+	exposure=$(systemd-analyze security --offline=true "$work/units/$u" 2>/dev/null |
+		sed -n "s/.*Overall exposure level for $u: \([0-9.]*\).*/\1/p")
+	[[ -n $exposure ]] || fail "$u: no exposure level from systemd-analyze security"
+	awk -v e="$exposure" 'BEGIN { exit !(e <= 1.0) }' || fail "$u: exposure $exposure is above 1.0"
+	echo "$u: verify ok, exposure $exposure"
+done
+echo "payoutd-close.timer: verify ok"
 
 # 2. sd_notify, with a stand-in for systemd's socket
 mkdir -p "$work/state/inbox"
