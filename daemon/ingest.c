@@ -106,6 +106,16 @@ void ingest_value_errorv(ictx *c, long line, int col, const char *value, size_t 
 	value_error_text(c, line, col, value, vlen, why);
 }
 
+static void ingest_value_error_len(ictx *c, long line, int col, const char *value, size_t vlen, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+static void ingest_value_error_len(ictx *c, long line, int col, const char *value, size_t vlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ingest_value_errorv(c, line, col, value, vlen, fmt, ap);
+	va_end(ap);
+}
+
 void ingest_value_error(ictx *c, long line, int col, const char *value, const char *fmt, ...)
 {
 	va_list ap;
@@ -570,29 +580,15 @@ out:
 
 /* ---- period statistics --------------------------------------------------- */
 
-/* Adds sign * (pv, cv, amount) to dist's volumes in period. */
-static int count_volume(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
-			int64_t pv, int64_t cv)
+/* The delta of one volume key (period big-endian, then the id), made when new. */
+static volume_delta *volume_slot(ictx *c, const char *key, size_t klen)
 {
-	size_t idlen = strlen(dist);
-	char key[4 + INGEST_MAX_ID];
-	if (idlen > INGEST_MAX_ID) {
-		ingest_value_error(c, line, col, dist, "distributor id longer than %d bytes", INGEST_MAX_ID);
-		return -1;
-	}
-	uint32_t up = (uint32_t)period;
-	key[0] = (char)(up >> 24);
-	key[1] = (char)(up >> 16);
-	key[2] = (char)(up >> 8);
-	key[3] = (char)up;
-	memcpy(key + 4, dist, idlen);
-	size_t klen = 4 + idlen;
 	if (!c->vindex)
 		c->vindex = idset_new();
 	int created = 0;
 	size_t k = idset_put(c->vindex, key, klen, &created);
 	if (k == SIZE_MAX)
-		return ingest_sql_fail(c, "out of memory counting volumes");
+		return NULL;
 	if (created) {
 		if (c->n_vols == c->cap_vols) {
 			c->cap_vols = c->cap_vols ? c->cap_vols * 2 : 1024;
@@ -611,17 +607,73 @@ static int count_volume(ictx *c, long line, int col, int32_t period, int sign, c
 		memcpy(c->vkeys + c->vkeys_used, key, klen);
 		c->vkeys_used += klen;
 	}
-	volume_delta *v = &c->vols[k];
+	return &c->vols[k];
+}
+
+int ingest_count_volume(ictx *c, long line, int col, int32_t period, int sign, const char *dist, size_t dlen,
+			int64_t amount, int64_t pv, int64_t cv)
+{
+	size_t idlen = dlen;
+	char key[4 + INGEST_MAX_ID];
+	if (idlen > INGEST_MAX_ID) {
+		ingest_value_error(c, line, col, NULL, "distributor id longer than %d bytes", INGEST_MAX_ID);
+		return -1;
+	}
+	uint32_t up = (uint32_t)period;
+	key[0] = (char)(up >> 24);
+	key[1] = (char)(up >> 16);
+	key[2] = (char)(up >> 8);
+	key[3] = (char)up;
+	memcpy(key + 4, dist, idlen);
+	volume_delta *v = volume_slot(c, key, 4 + idlen);
+	if (!v)
+		return ingest_sql_fail(c, "out of memory counting volumes");
 	if (money_add(v->pv, sign * pv, &v->pv) < 0 || money_add(v->cv, sign * cv, &v->cv) < 0 ||
 	    money_add(v->amount, sign * amount, &v->amount) < 0) {
-		ingest_value_error(c, line, col, dist, "the volume of this distributor in the period would overflow");
+		ingest_value_error_len(c, line, col, dist, dlen, "the volume of this distributor in the period would overflow");
 		return -1;
 	}
 	return 0;
 }
 
+int ingest_merge_volumes(ictx *into, ictx *from)
+{
+	int rc = 0;
+	for (size_t i = 0; i < from->n_vols && rc == 0; i++) {
+		const volume_delta *f = &from->vols[i];
+		volume_delta *v = volume_slot(into, from->vkeys + f->key, f->key_len);
+		if (!v)
+			rc = ingest_sql_fail(into, "out of memory counting volumes");
+		else if (money_add(v->pv, f->pv, &v->pv) < 0 || money_add(v->cv, f->cv, &v->cv) < 0 ||
+			 money_add(v->amount, f->amount, &v->amount) < 0)
+			rc = pd_errf(into->err, "a distributor's volume in a period would overflow");
+	}
+	ingest_free_volumes(from);
+	return rc;
+}
+
+void ingest_free_volumes(ictx *c)
+{
+	idset_free(c->vindex);
+	free(c->vols);
+	free(c->vkeys);
+	c->vindex = NULL;
+	c->vols = NULL;
+	c->vkeys = NULL;
+	c->n_vols = c->cap_vols = c->vkeys_used = c->vkeys_cap = 0;
+}
+
 int ingest_count_sale(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
 		      int64_t pv, int64_t cv, int flags)
+{
+	ingest_count_stats(c, period, sign, amount, flags);
+	/* volumes count attributed sales and same-period refunds, not clawbacks (SPEC 6.2, 11.3) */
+	if ((flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK))
+		return ingest_count_volume(c, line, col, period, sign, dist, strlen(dist), amount, pv, cv);
+	return 0;
+}
+
+void ingest_count_stats(ictx *c, int32_t period, int sign, int64_t amount, int flags)
 {
 	period_delta *d = NULL;
 	for (size_t i = 0; i < c->n_deltas && !d; i++)
@@ -637,15 +689,12 @@ int ingest_count_sale(ictx *c, long line, int col, int32_t period, int sign, con
 		d->period = period;
 	}
 	d->sales += sign;
-	/* net sales and volumes count attributed sales and same-period refunds,
-	 * not clawbacks (SPEC 6.2, 11.3) */
-	int counts = (flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK);
-	if (counts)
+	/* net sales count attributed sales and same-period refunds, not clawbacks (SPEC 11.3) */
+	if ((flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK))
 		d->net += sign * amount;
 	d->late += sign * ((flags & SALE_LATE) != 0);
 	d->clawbacks += sign * ((flags & SALE_CLAWBACK) != 0);
 	d->unattributed += sign * !(flags & SALE_ATTRIBUTED);
-	return counts ? count_volume(c, line, col, period, sign, dist, amount, pv, cv) : 0;
 }
 
 static const char *vol_keys; /* for cmp_vol: qsort has no context argument */
@@ -768,12 +817,7 @@ static void finalize_all(ictx *c)
 	free(c->drows);
 	free(c->dtext);
 	free(c->deltas);
-	idset_free(c->vindex);
-	free(c->vols);
-	free(c->vkeys);
-	c->vindex = NULL;
-	c->vols = NULL;
-	c->vkeys = NULL;
+	ingest_free_volumes(c);
 }
 
 /* 1 when a file with this SHA-256 is booked; fills who/when for the message */

@@ -94,6 +94,17 @@ typedef struct ictx {
  * overflow (or after ingest_sql_fail, c->fatal set). */
 int ingest_count_sale(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
 		      int64_t pv, int64_t cv, int flags);
+/* The same for the period statistics only: the sales pipeline counts the
+ * volumes of plain sales on its reader thread (see ingest_sales.c). */
+void ingest_count_stats(ictx *c, int32_t period, int sign, int64_t amount, int flags);
+/* Adds sign * (pv, cv, amount) to the volumes of dist (dlen bytes) in period,
+ * in c's own table; -1 after a row error on line/col when a total would
+ * overflow (or after ingest_sql_fail). */
+int ingest_count_volume(ictx *c, long line, int col, int32_t period, int sign, const char *dist, size_t dlen,
+			int64_t amount, int64_t pv, int64_t cv);
+/* Adds every volume delta of `from` into `into` and frees from's table. */
+int ingest_merge_volumes(ictx *into, ictx *from);
+void ingest_free_volumes(ictx *c);
 
 size_t ingest_error_count(const ictx *c);
 void ingest_value_errorv(ictx *c, long line, int col, const char *value, size_t vlen, const char *fmt,

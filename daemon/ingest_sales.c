@@ -391,6 +391,14 @@ static int reader_row(void *ctx, const csvin_row *row, pd_err *unused)
 		ps.flags |= SALE_ATTRIBUTED;
 	if (s.to_distributor)
 		ps.flags |= SALE_TO_DISTRIBUTOR;
+	/* A plain sale is booked as it is here unless the writer finds its
+	 * sale_id booked already (it then takes the volume back), so its volume
+	 * is counted on this thread, which has time to spare; refunds, which the
+	 * writer books against their original, are counted there. */
+	if (!refund && (ps.flags & SALE_ATTRIBUTED) &&
+	    ingest_count_volume(c, row->line, SC_DISTRIBUTOR_ID, ps.booked, +1, s.dist, row->len[SC_DISTRIBUTOR_ID],
+				ps.amount, ps.pv_eff, ps.cv_eff) < 0)
+		return c->fatal ? -1 : 0;
 
 	if (rd->cur->n == BATCH_ROWS || rd->cur->used + ROW_TEXT_MAX > BATCH_TEXT) {
 		if (queue_push(rd->q, rd->cur) < 0)
@@ -567,10 +575,17 @@ static int book_sale(ictx *c, writer *w, psale *s)
 		if (fr <= 0)
 			return fr < 0 ? -1 : ingest_sql_fail(c, "re-reading a sale");
 		same_id_again(c, w, s);
+		/* not booked: take back the volume the reader counted */
+		if (!s->refund && (s->flags & SALE_ATTRIBUTED) &&
+		    ingest_count_volume(c, s->line, SC_DISTRIBUTOR_ID, s->booked, -1, s->dist, strlen(s->dist), s->amount,
+					s->pv_eff, s->cv_eff) < 0)
+			return c->fatal ? -1 : 0;
 		return 0;
 	}
-	if (ingest_count_sale(c, s->line, SC_DISTRIBUTOR_ID, s->booked, +1, s->dist, s->amount, s->pv_eff, s->cv_eff,
-			      s->flags) < 0)
+	ingest_count_stats(c, s->booked, +1, s->amount, s->flags);
+	if (s->refund && (s->flags & SALE_ATTRIBUTED) && !(s->flags & SALE_CLAWBACK) &&
+	    ingest_count_volume(c, s->line, SC_DISTRIBUTOR_ID, s->booked, +1, s->dist, strlen(s->dist), s->amount,
+				s->pv_eff, s->cv_eff) < 0)
 		return c->fatal ? -1 : 0; /* else a row error: the file is rejected */
 	ingest_stats *st_ = &c->res->st;
 	st_->sales++;
@@ -610,6 +625,11 @@ int ingest_sales(ictx *c, pd_err *err)
 	}
 	rd->c = *c;
 	rd->c.db = rdb;
+	/* the reader counts into its own table, merged after it ends */
+	rd->c.vindex = NULL;
+	rd->c.vols = NULL;
+	rd->c.vkeys = NULL;
+	rd->c.n_vols = rd->c.cap_vols = rd->c.vkeys_used = rd->c.vkeys_cap = 0;
 	rd->c.errs = c->sales; /* the reader's own error list */
 	rd->c.err = &rd->err;
 	rd->c.fatal = 0;
@@ -648,6 +668,8 @@ int ingest_sales(ictx *c, pd_err *err)
 	} else if (rd->read_rc < 0) {
 		pd_errf(err, "%s", rd->err.msg);
 		rc = -1;
+	} else if (!c->fatal && ingest_merge_volumes(c, &rd->c) < 0) {
+		rc = -1; /* a total that overflows only once both threads' counts meet: err says so */
 	}
 out:
 	while (q.head) {
@@ -672,6 +694,7 @@ out:
 		sqlite3_finalize(rd->dist_known);
 	if (rdb)
 		sqlite3_close(rdb);
+	ingest_free_volumes(&rd->c);
 	strmap_free(rd->known);
 	idset_free(rd->all);
 	strmap_free(rd->catalog);
