@@ -755,6 +755,19 @@ static int32_t first_period(ledger *l, int32_t target)
 	return first;
 }
 
+/* Has any sale been booked (attributed or not)? */
+static int any_sales(ledger *l)
+{
+	sqlite3_stmt *st;
+	int any = 1; /* when unsure, behave as before */
+	if (ledger_prepare(l, "SELECT EXISTS(SELECT 1 FROM period_stats WHERE sales != 0)", &st, NULL) == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			any = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return any;
+}
+
 static double seconds(void)
 {
 	struct timespec ts;
@@ -870,6 +883,29 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 		snprintf(msg, msgcap, "%s is already closed: nothing to do", tname);
 		rc = CLOSE_NOTHING;
 		goto rollback;
+	}
+	/* a timer that fires on a fresh install must not close an empty month
+	 * before the history has been booked into it */
+	if (o->due && eo == LEDGER_NO_CLOSE && !any_sales(l)) {
+		snprintf(msg, msgcap, "nothing is due: no sales are booked yet");
+		rc = CLOSE_NOTHING;
+		goto rollback;
+	}
+	/* a folder of a period this ledger has not closed (say, after restoring
+	 * an older ledger) would stop the publication after the commit */
+	for (int32_t P = first; P <= target && !o->dry_run; P++) {
+		char name[16];
+		period_name(p->period, P, name);
+		char *f = fs_join(cfg->statements, name);
+		struct stat sb;
+		int exists = lstat(f, &sb) == 0;
+		free(f);
+		if (exists) {
+			pd_errf(err, "close of %s refused: %s/%s exists, but this ledger has not closed %s (was an older "
+				     "ledger restored?); move that folder away first", tname, cfg->statements, name, name);
+			rc = CLOSE_REFUSED;
+			goto rollback;
+		}
 	}
 	char list[2400];
 	int64_t waiting = unattributed_before(l, p, target, list, sizeof list, err);

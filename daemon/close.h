@@ -32,13 +32,15 @@ enum { CLOSE_DONE = 0, CLOSE_NOTHING = 1, CLOSE_REFUSED = 2, CLOSE_FAILED = -1 }
 typedef struct close_opts {
 	int dry_run;   /* compute and write PERIOD.dry-run folders; the ledger is unchanged */
 	int force;     /* close although unattributed sales are dated in a period to close */
+	int due;       /* close --due: before the first sale is booked nothing is due */
 } close_opts;
 
 /*
  * Closes every open period up to and including `target`, oldest first.
- * CLOSE_DONE, CLOSE_NOTHING (target already closed; msg says so),
- * CLOSE_REFUSED (err says why and lists the unattributed sales) or
- * CLOSE_FAILED (err).
+ * CLOSE_DONE, CLOSE_NOTHING (target already closed, or nothing booked yet
+ * with o->due; msg says so), CLOSE_REFUSED (err says why: unattributed
+ * sales, which it lists, or a statements folder already there for a period
+ * this ledger has not closed) or CLOSE_FAILED (err).
  */
 int close_periods(const config *cfg, const plan *p, const char *plan_path, const char *plan_sha,
 		  ledger *l, int32_t target, const close_opts *o, char *msg, size_t msgcap, pd_err *err);

@@ -722,7 +722,8 @@ int ledger_backup(const char *src_path, const char *dest, int64_t *pages, pd_err
 	}
 	dst = NULL;
 	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
+	/* 0640 like the ledger itself (names, IBANs), whatever the caller's umask */
+	if (fd < 0 || fchmod(fd, 0640) < 0 || fsync(fd) < 0) {
 		pd_errf(err, "cannot sync %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);

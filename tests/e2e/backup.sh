@@ -20,7 +20,8 @@ close_ok 2026-11
 
 # ---- a backup while the daemon runs ------------------------------------------------------
 start_daemon
-run "$PAYOUTCTL" -c "$CONF" backup "$T/backup.db"
+(umask 022 && run "$PAYOUTCTL" -c "$CONF" backup "$T/backup.db" && echo "$RC" >"$T/rc")
+RC=$(cat "$T/rc")
 assert_eq 0 "$RC" "backup exit status ($(cat "$OUT"))"
 grep -Eq "^backed up $DB to $T/backup.db \([0-9]+ pages, [0-9.]+ s\)$" "$OUT" || fail "backup output: $(cat "$OUT")"
 # a file dropped after the backup is in the ledger, not in the copy
@@ -40,6 +41,7 @@ assert_eq "3" "$(sqlite3 -batch -readonly "$T/backup.db" 'SELECT count(*) FROM s
 assert_eq "4" "$(q 'SELECT count(*) FROM sales')" "sales in the ledger"
 assert_eq "$(q 'PRAGMA user_version')" "$(sqlite3 -batch -readonly "$T/backup.db" 'PRAGMA user_version')" "schema version"
 ls "$T" | grep -q 'backup.db.tmp' && fail "a temporary file was left: $(ls "$T")"
+assert_eq "640" "$(stat -c %a "$T/backup.db")" "mode of the backup (umask $(umask))"
 
 # ---- never overwrites ---------------------------------------------------------------------
 before=$(sha256sum "$T/backup.db")

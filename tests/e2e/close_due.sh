@@ -18,6 +18,15 @@ hour=$(date +%-H)
 if ((day_of_month >= 4)); then due=$M1; else due=$M2; fi
 
 printf '%s\n' 'distributor_id,sponsor_id,name,join_date' 'A,,Anna Schmidt,2025-03-01' | drop distributors-1.csv
+run_once
+
+# ---- a fresh install: the timer fires before any sale is booked -------------------------------
+# (closing then would close an empty month and push its sales, booked
+# later, into the next one as late sales)
+close_ok --due
+assert_eq "nothing is due: no sales are booked yet" "$(grep -v '^payoutctl:' "$OUT")" "close --due before any sale"
+assert_eq 0 "$(q 'SELECT count(*) FROM periods')" "periods after close --due before any sale"
+
 drop sales-1.csv <<EOF
 sale_id,distributor_id,date,amount
 S2,A,$M2-10,100.00

@@ -323,6 +323,17 @@ run "$PAYOUTCTL" -c "$CONF" close 2026-13
 assert_eq 2 "$RC" "exit status of close with a bad period ($(cat "$OUT"))"
 run "$PAYOUTCTL" -c "$CONF" close
 assert_eq 2 "$RC" "exit status of close without a period ($(cat "$OUT"))"
+assert_contains "$OUT" "payoutctl: close needs a PERIOD or --due"
+
+# ---- a folder of a period this ledger has not closed (an older ledger restored) ------------
+mkdir "$STATEMENTS/2027-03"
+echo "from the ledger before the restore" >"$STATEMENTS/2027-03/A.json"
+run "$PAYOUTCTL" -c "$CONF" close 2027-03
+assert_eq 4 "$RC" "exit status of a close over an existing folder ($(cat "$OUT"))"
+assert_contains "$OUT" "close of 2027-03 refused: $STATEMENTS/2027-03 exists, but this ledger has not closed 2027-03"
+assert_eq 0 "$(q "SELECT count(*) FROM periods WHERE name = '2027-03'")" "2027-03 after the refused close"
+assert_eq "from the ledger before the restore" "$(cat "$STATEMENTS/2027-03/A.json")" "the folder that was there"
+rm -r "$STATEMENTS/2027-03"
 
 # ---- a second close while one runs: refused at once, with who holds it ------------------
 # (flock(1) holds the lock a running close holds, for as long as this test needs)
