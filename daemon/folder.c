@@ -193,16 +193,23 @@ static int write_statements(const stmt_period *sp, int dfd, const int32_t *wante
 	return rc;
 }
 
+/* Appends "HEX  NAME\n" (sha256sum's format); two million per large close. */
 static void manifest_line(char **m, size_t *len, size_t *cap, const unsigned char d[32], const char *name)
 {
-	size_t need = 64 + 2 + strlen(name) + 2;
+	size_t nlen = strlen(name), need = 64 + 2 + nlen + 2;
 	if (*len + need > *cap) {
 		*cap = (*len + need) * 2;
 		*m = xrealloc(*m, *cap);
 	}
-	char h[65];
+	char h[65], *o = *m + *len;
 	fs_hex(d, h);
-	*len += (size_t)snprintf(*m + *len, *cap - *len, "%s  %s\n", h, name);
+	memcpy(o, h, 64);
+	o[64] = ' ';
+	o[65] = ' ';
+	memcpy(o + 66, name, nlen);
+	o[66 + nlen] = '\n';
+	o[67 + nlen] = '\0';
+	*len += 67 + nlen;
 }
 
 int folder_write(const stmt_period *sp, const char *folder, folder_result *res, pd_err *err)
