@@ -371,6 +371,8 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 
 /* ---- recording a period -------------------------------------------------------------- */
 
+static double seconds(void);
+
 /* as stored in period_results.lines; indexed by engine_line_type */
 static const char *const line_type_names[] = {
 	[LINE_RETAIL] = "retail", [LINE_UNILEVEL] = "unilevel", [LINE_RANK_ADVANCEMENT] = "rank_advancement",
@@ -556,6 +558,7 @@ static int store_results(ledger *l, const plan *p, const dists *d, const period_
 	sqlite3_stmt *res = NULL;
 	jbuf j = {0};
 	int rc = -1;
+	double t_start = seconds();
 	if (ledger_prepare(l, "INSERT INTO period_results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &res, err) < 0)
 		goto out;
 	/* in id order, the table's key order: every insert appends at the B-tree's edge */
@@ -596,7 +599,10 @@ static int store_results(ledger *l, const plan *p, const dists *d, const period_
 			goto out;
 		}
 	}
+	double t_sources = seconds();
 	rc = store_sources(l, d, pd, out, P, err);
+	log_msg(LOG_INFO, "ledger: results and lines %.2f s, what each source paid %.2f s", t_sources - t_start,
+		seconds() - t_sources);
 out:
 	if (res)
 		sqlite3_finalize(res);
@@ -871,6 +877,11 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 	 * close does it: the audit file first (as payoutd's start does), then the folder */
 	if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || close_recover(cfg, l, err) < 0)
 		goto out;
+	/* A close commits hundreds of MiB at a million distributors; copying
+	 * them from the WAL into the database (the checkpoint) is done after the
+	 * publication, not inside the COMMIT: the commit is durable with the WAL
+	 * alone (synchronous=FULL). */
+	ledger_manual_checkpoints(l);
 	if (fs_mkdirs(cfg->statements, 0750, err) < 0)
 		goto out;
 	if (ledger_begin(l, err) < 0)
@@ -934,6 +945,11 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 		log_msg(LOG_INFO, "close %s: committed in %.2f s", name, seconds() - t0);
 		if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || publish(cfg, l, P, name, err) < 0)
 			goto out; /* committed: close_recover finishes it next time */
+		t0 = seconds();
+		if (ledger_checkpoint(l, err) < 0)
+			log_msg(LOG_WARNING, "%s", err->msg); /* the next checkpoint catches up */
+		else
+			log_msg(LOG_INFO, "close %s: ledger checkpointed after the publication in %.2f s", name, seconds() - t0);
 		if (P < target && ledger_begin(l, err) < 0)
 			goto out;
 	}
