@@ -27,7 +27,7 @@ echo "== booking $N distributors and $S sales"
 "$BUILD/payoutd" -c "$work/payoutd.yaml" --once 2>&1 | grep -E 'booked' || true
 echo "== close 2026-11"
 /usr/bin/time -v "$BUILD/payoutctl" -c "$work/payoutd.yaml" close 2026-11 > "$work/close.out" 2> "$work/close.err" || { cat "$work/close.err"; exit 1; }
-grep -E 'sponsor tree|close 2026-11|closed 2026-11' "$work/close.err" "$work/close.out" | sed 's/^[^:]*://'
+grep -E 'sponsor tree|ledger: results|close 2026-11|closed 2026-11' "$work/close.err" "$work/close.out" | sed 's/^[^:]*://'
 grep -E 'Elapsed|Maximum resident' "$work/close.err" | sed 's/^\s*/  /'
 files=$(ls "$work/state/statements/2026-11" | wc -l)
 du -sh "$work/state/statements/2026-11" | awk '{print "  statements folder: " $1}'
