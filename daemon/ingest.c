@@ -594,6 +594,8 @@ static volume_delta *volume_slot(ictx *c, const char *key, size_t klen)
 			c->cap_vols = c->cap_vols ? c->cap_vols * 2 : 1024;
 			c->vols = xrealloc(c->vols, c->cap_vols * sizeof *c->vols);
 		}
+		if (c->vkeys_used + klen > UINT32_MAX)
+			return NULL;
 		if (c->vkeys_used + klen > c->vkeys_cap) {
 			c->vkeys_cap = c->vkeys_cap ? c->vkeys_cap * 2 : 65536;
 			if (c->vkeys_cap < c->vkeys_used + klen)
@@ -602,7 +604,7 @@ static volume_delta *volume_slot(ictx *c, const char *key, size_t klen)
 		}
 		volume_delta *v = &c->vols[c->n_vols++];
 		memset(v, 0, sizeof *v);
-		v->key = c->vkeys_used;
+		v->key = (uint32_t)c->vkeys_used;
 		v->key_len = (uint16_t)klen;
 		memcpy(c->vkeys + c->vkeys_used, key, klen);
 		c->vkeys_used += klen;
@@ -650,6 +652,22 @@ int ingest_merge_volumes(ictx *into, ictx *from)
 	}
 	ingest_free_volumes(from);
 	return rc;
+}
+
+void ingest_take_volumes(ictx *into, ictx *from)
+{
+	ingest_free_volumes(into);
+	into->vindex = from->vindex;
+	into->vols = from->vols;
+	into->n_vols = from->n_vols;
+	into->cap_vols = from->cap_vols;
+	into->vkeys = from->vkeys;
+	into->vkeys_used = from->vkeys_used;
+	into->vkeys_cap = from->vkeys_cap;
+	from->vindex = NULL;
+	from->vols = NULL;
+	from->vkeys = NULL;
+	from->n_vols = from->cap_vols = from->vkeys_used = from->vkeys_cap = 0;
 }
 
 void ingest_free_volumes(ictx *c)

@@ -44,7 +44,7 @@ typedef struct period_delta {
  * pv, cv and amount of the sales that count (attributed, not clawbacks).
  * key: the period big-endian then the id, so byte order = the table's order. */
 typedef struct volume_delta {
-	size_t key;           /* offset into ictx.vkeys */
+	uint32_t key;         /* offset into ictx.vkeys (a file's keys stay far below 4 GiB) */
 	uint16_t key_len;
 	int64_t pv, cv, amount;
 } volume_delta;
@@ -104,6 +104,8 @@ int ingest_count_volume(ictx *c, long line, int col, int32_t period, int sign, c
 			int64_t amount, int64_t pv, int64_t cv);
 /* Adds every volume delta of `from` into `into` and frees from's table. */
 int ingest_merge_volumes(ictx *into, ictx *from);
+/* Moves from's volume table into `into`, whose own must be empty. */
+void ingest_take_volumes(ictx *into, ictx *from);
 void ingest_free_volumes(ictx *c);
 
 size_t ingest_error_count(const ictx *c);

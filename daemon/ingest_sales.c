@@ -668,8 +668,15 @@ int ingest_sales(ictx *c, pd_err *err)
 	} else if (rd->read_rc < 0) {
 		pd_errf(err, "%s", rd->err.msg);
 		rc = -1;
-	} else if (!c->fatal && ingest_merge_volumes(c, &rd->c) < 0) {
-		rc = -1; /* a total that overflows only once both threads' counts meet: err says so */
+	} else if (!c->fatal) {
+		/* the writer's few deltas (refunds, duplicates) into the reader's big
+		 * table, which becomes the file's: one table of a million keys at a time */
+		if (ingest_merge_volumes(&rd->c, c) < 0) {
+			pd_errf(err, "%s", rd->err.msg);
+			rc = -1; /* a total that overflows only once both threads' counts meet */
+		} else {
+			ingest_take_volumes(c, &rd->c);
+		}
 	}
 out:
 	while (q.head) {
