@@ -37,16 +37,22 @@ typedef struct dists {
 	idset *index;                /* id -> sorted index (members numbered in id order) */
 } dists;
 
+/* Frees n rows of per-distributor strings (id, name, IBAN) and the arrays. */
+static void free_texts(int32_t n, char **id, char **name, char **iban)
+{
+	for (int32_t i = 0; i < n; i++) {
+		free(id[i]);
+		free(name[i]);
+		free(iban[i]);
+	}
+	free(id);
+	free(name);
+	free(iban);
+}
+
 static void dists_free(dists *d)
 {
-	for (int32_t i = 0; i < d->n; i++) {
-		free(d->id[i]);
-		free(d->name[i]);
-		free(d->iban[i]);
-	}
-	free(d->id);
-	free(d->name);
-	free(d->iban);
+	free_texts(d->n, d->id, d->name, d->iban);
 	free(d->sponsor);
 	free(d->order);
 	free(d->pos);
@@ -1058,14 +1064,7 @@ typedef struct regen {
 
 static void regen_free(regen *g)
 {
-	for (int32_t i = 0; i < g->n; i++) {
-		free(g->ids[i]);
-		free(g->names[i]);
-		free(g->ibans[i]);
-	}
-	free(g->ids);
-	free(g->names);
-	free(g->ibans);
+	free_texts(g->n, g->ids, g->names, g->ibans);
 	free(g->pv);
 	free(g->terminated);
 	free(g->order);
