@@ -301,6 +301,7 @@ int main(int argc, char **argv)
 	}
 	/* a close that committed but did not publish its folder is finished now,
 	 * unless a close is running: it publishes its own */
+	sd_notify(0, "STATUS=Checking for statements a crashed close left unpublished");
 	int closefd = common_lock_close(d.cfg->database, 1);
 	if (closefd < 0)
 		log_msg(LOG_INFO, "a close is running: it publishes its statements itself");
