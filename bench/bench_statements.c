@@ -35,15 +35,13 @@
 #include "money.h"
 #include "plan.h"
 #include "statement.h"
+#include "splitmix.h"
 
 static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
+	return splitmix64(&rng_state);
 }
 
 /* uniform in [0, n) */
