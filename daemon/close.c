@@ -186,12 +186,21 @@ static void period_data_free(period_data *pd)
 	memset(pd, 0, sizeof *pd);
 }
 
-static int rank_index(const plan *p, const char *id)
+/* The index of rank id in p (*out), or -1 when p has no such rank. */
+static int stored_rank(const plan *p, const char *id, int32_t *out)
 {
 	for (size_t r = 0; id && r < p->n_ranks; r++)
-		if (strcmp(p->ranks[r].id, id) == 0)
-			return (int)r;
-	return 0; /* a rank the plan no longer has counts as the first rank */
+		if (strcmp(p->ranks[r].id, id) == 0) {
+			*out = (int32_t)r;
+			return 0;
+		}
+	return -1;
+}
+
+static int rank_index(const plan *p, const char *id)
+{
+	int32_t r;
+	return stored_rank(p, id, &r) == 0 ? (int)r : 0; /* a rank the plan no longer has counts as the first */
 }
 
 static int sql_err(ledger *l, pd_err *err, const char *what)
@@ -754,30 +763,22 @@ static int64_t unattributed_before(ledger *l, const plan *p, int32_t target, cha
 	return total;
 }
 
-static int32_t first_period(ledger *l, int32_t target)
+/* The first period to close before any close: the earliest with sales, or
+ * target when that is later (or nothing is booked: *any_sales = 0). */
+static int32_t first_period(ledger *l, int32_t target, int *any_sales)
 {
 	sqlite3_stmt *st;
 	int32_t first = target;
+	*any_sales = 1; /* when unsure, behave as if there were */
 	if (ledger_prepare(l, "SELECT min(period) FROM period_stats WHERE sales != 0", &st, NULL) == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-		    sqlite3_column_int(st, 0) < first)
-			first = sqlite3_column_int(st, 0);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*any_sales = sqlite3_column_type(st, 0) != SQLITE_NULL;
+			if (*any_sales && sqlite3_column_int(st, 0) < first)
+				first = sqlite3_column_int(st, 0);
+		}
 		sqlite3_finalize(st);
 	}
 	return first;
-}
-
-/* Has any sale been booked (attributed or not)? */
-static int any_sales(ledger *l)
-{
-	sqlite3_stmt *st;
-	int any = 1; /* when unsure, behave as before */
-	if (ledger_prepare(l, "SELECT EXISTS(SELECT 1 FROM period_stats WHERE sales != 0)", &st, NULL) == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			any = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	return any;
 }
 
 static double seconds(void)
@@ -895,7 +896,8 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 	int32_t eo;
 	if (ledger_earliest_open(l, &eo, err) < 0)
 		goto rollback;
-	int32_t first = eo == LEDGER_NO_CLOSE ? first_period(l, target) : eo;
+	int any_sales = 1;
+	int32_t first = eo == LEDGER_NO_CLOSE ? first_period(l, target, &any_sales) : eo;
 	if (target < first) {
 		snprintf(msg, msgcap, "%s is already closed: nothing to do", tname);
 		rc = CLOSE_NOTHING;
@@ -903,7 +905,7 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 	}
 	/* a timer that fires on a fresh install must not close an empty month
 	 * before the history has been booked into it */
-	if (o->due && eo == LEDGER_NO_CLOSE && !any_sales(l)) {
+	if (o->due && !any_sales) {
 		snprintf(msg, msgcap, "nothing is due: no sales are booked yet");
 		rc = CLOSE_NOTHING;
 		goto rollback;
@@ -1104,16 +1106,6 @@ static int32_t regen_id(regen *g, const char *id)
 		g->out.first_line[i + 1] = g->out.first_line[i];
 	}
 	return (int32_t)k;
-}
-
-static int stored_rank(const plan *p, const char *id, int32_t *out)
-{
-	for (size_t r = 0; id && r < p->n_ranks; r++)
-		if (strcmp(p->ranks[r].id, id) == 0) {
-			*out = (int32_t)r;
-			return 0;
-		}
-	return -1;
 }
 
 /* Appends the lines of row i from their stored JSON; -1 when it is not what a close writes. */
