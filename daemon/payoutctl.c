@@ -2,11 +2,14 @@
  * payoutctl - the operator's tool (SPEC 2). Works on the same ledger as the
  * daemon; SQLite WAL makes that safe while payoutd runs.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -119,16 +122,34 @@ static int cmd_audit_verify(const char *cfgpath)
 	/*
 	 * The chain cannot show lines cut from its end; the ledger's copy can.
 	 * payoutd commits a line to the ledger first and appends it to the file
-	 * right after, so while it runs the file may be a moment behind: ask
-	 * the ledger first, and give the file a moment to catch up.
+	 * right after, under an exclusive flock of the file. A shared flock held
+	 * while reading both makes the pair consistent: the file is never torn
+	 * mid-append and never ahead of the ledger. When the file is behind (a
+	 * commit whose append waits for this lock), let go and give it a moment.
 	 */
-	int64_t recorded = ledger_audit_lines(cfg);
-	int rc = audit_verify_file(cfg->audit_log, &lines, &err);
-	for (int waited_ms = 0; rc == 0 && recorded > lines && waited_ms < 1000; waited_ms += 50) {
-		usleep(50 * 1000);
-		rc = audit_verify_file(cfg->audit_log, &lines, &err);
+	int lockfd = open(cfg->audit_log, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (lockfd < 0) {
+		log_msg(LOG_ERR, "cannot open %s: %s", cfg->audit_log, strerror(errno));
+		config_free(cfg);
+		return EXIT_FAILURE_;
 	}
-	/* and every line of the file must be one the ledger recorded (read after the file) */
+	int64_t recorded;
+	int rc;
+	for (int waited_ms = 0;; waited_ms += 50) {
+		if (flock(lockfd, LOCK_SH) < 0) {
+			log_msg(LOG_ERR, "cannot lock %s: %s", cfg->audit_log, strerror(errno));
+			close(lockfd);
+			config_free(cfg);
+			return EXIT_FAILURE_;
+		}
+		recorded = ledger_audit_lines(cfg);
+		rc = audit_verify_file(cfg->audit_log, &lines, &err);
+		if (rc != 0 || recorded <= lines || waited_ms >= 1000)
+			break;
+		flock(lockfd, LOCK_UN);
+		usleep(50 * 1000);
+	}
+	/* still under the lock: every line of the file must be one the ledger recorded */
 	int64_t recorded_after = rc == 0 ? ledger_audit_lines(cfg) : -1;
 	int exit_code;
 	if (rc < 0) {
@@ -167,6 +188,7 @@ static int cmd_audit_verify(const char *cfgpath)
 			exit_code = EXIT_OK;
 		}
 	}
+	close(lockfd); /* and with it the lock */
 	config_free(cfg);
 	return exit_code;
 }
