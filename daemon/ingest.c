@@ -684,14 +684,16 @@ void ingest_free_volumes(ictx *c)
 int ingest_count_sale(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
 		      int64_t pv, int64_t cv, int flags)
 {
-	ingest_count_stats(c, period, sign, amount, flags);
+	if (ingest_count_stats(c, line, col, dist, period, sign, amount, flags) < 0)
+		return -1;
 	/* volumes count attributed sales and same-period refunds, not clawbacks (SPEC 6.2, 11.3) */
 	if ((flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK))
 		return ingest_count_volume(c, line, col, period, sign, dist, strlen(dist), amount, pv, cv);
 	return 0;
 }
 
-void ingest_count_stats(ictx *c, int32_t period, int sign, int64_t amount, int flags)
+int ingest_count_stats(ictx *c, long line, int col, const char *value, int32_t period, int sign, int64_t amount,
+		       int flags)
 {
 	period_delta *d = NULL;
 	for (size_t i = 0; i < c->n_deltas && !d; i++)
@@ -708,11 +710,14 @@ void ingest_count_stats(ictx *c, int32_t period, int sign, int64_t amount, int f
 	}
 	d->sales += sign;
 	/* net sales count attributed sales and same-period refunds, not clawbacks (SPEC 11.3) */
-	if ((flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK))
-		d->net += sign * amount;
+	if ((flags & SALE_ATTRIBUTED) && !(flags & SALE_CLAWBACK) && money_add(d->net, sign * amount, &d->net) < 0) {
+		ingest_value_error(c, line, col, value, "the net sales of the period would overflow");
+		return -1;
+	}
 	d->late += sign * ((flags & SALE_LATE) != 0);
 	d->clawbacks += sign * ((flags & SALE_CLAWBACK) != 0);
 	d->unattributed += sign * !(flags & SALE_ATTRIBUTED);
+	return 0;
 }
 
 static const char *vol_keys; /* for cmp_vol: qsort has no context argument */

@@ -95,8 +95,11 @@ typedef struct ictx {
 int ingest_count_sale(ictx *c, long line, int col, int32_t period, int sign, const char *dist, int64_t amount,
 		      int64_t pv, int64_t cv, int flags);
 /* The same for the period statistics only: the sales pipeline counts the
- * volumes of plain sales on its reader thread (see ingest_sales.c). */
-void ingest_count_stats(ictx *c, int32_t period, int sign, int64_t amount, int flags);
+ * volumes of plain sales on its reader thread (see ingest_sales.c). Returns
+ * 0, or -1 after a row error on line/col (value: the cell to quote) when the
+ * period's net sales would overflow. */
+int ingest_count_stats(ictx *c, long line, int col, const char *value, int32_t period, int sign, int64_t amount,
+		       int flags);
 /* Adds sign * (pv, cv, amount) to the volumes of dist (dlen bytes) in period,
  * in c's own table; -1 after a row error on line/col when a total would
  * overflow (or after ingest_sql_fail). */

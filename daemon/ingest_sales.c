@@ -509,12 +509,12 @@ static int prepare_refund(ictx *c, writer *w, psale *s, char *promo, size_t prom
 	if (sqlite3_step(w->sum_refunds) != SQLITE_ROW)
 		return ingest_sql_fail(c, "summing refunds");
 	int64_t left = orig_amount + sqlite3_column_int64(w->sum_refunds, 0); /* refunds are <= 0 */
-	if (-s->amount > left) {
+	if (s->amount < -left) { /* not -s->amount > left: -INT64_MIN overflows */
 		char l1[32], l2[32];
 		money_format(left, 2, l1);
-		money_format(-s->amount, 2, l2);
+		money_format(s->amount, 2, l2); /* "-12.34": its magnitude is l2 + 1 */
 		ingest_value_error(c, s->line, SC_AMOUNT, s->amount_text,
-				   "refund of %s exceeds what is left of sale %s (%s)", l2, s->refund_of, l1);
+				   "refund of %s exceeds what is left of sale %s (%s)", l2 + 1, s->refund_of, l1);
 		return 0;
 	}
 	/* a refund goes with its original's booked period while that is open;
@@ -582,7 +582,8 @@ static int book_sale(ictx *c, writer *w, psale *s)
 			return c->fatal ? -1 : 0;
 		return 0;
 	}
-	ingest_count_stats(c, s->booked, +1, s->amount, s->flags);
+	if (ingest_count_stats(c, s->line, SC_AMOUNT, s->amount_text, s->booked, +1, s->amount, s->flags) < 0)
+		return 0; /* a row error: the file is rejected */
 	if (s->refund && (s->flags & SALE_ATTRIBUTED) && !(s->flags & SALE_CLAWBACK) &&
 	    ingest_count_volume(c, s->line, SC_DISTRIBUTOR_ID, s->booked, +1, s->dist, strlen(s->dist), s->amount,
 				s->pv_eff, s->cv_eff) < 0)

@@ -38,6 +38,7 @@ void log_set_quiet(int quiet)
 	log_quiet = quiet;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void log_v(int priority, const char *file, const char *fmt, va_list ap)
 {
 	char msg[4096];

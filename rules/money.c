@@ -173,8 +173,10 @@ int money_parse(const char *s, size_t len, char decimal, int max_frac, int scale
 	if (frac_len > (size_t)max_frac)
 		return fail(why, too_many_decimals[max_frac]);
 
-	/* Magnitude limit: |INT64_MIN| for a negative value, INT64_MAX otherwise. */
-	const __int128 limit = neg ? -(__int128)INT64_MIN : (__int128)INT64_MAX;
+	/* Magnitude limit INT64_MAX, negative values too: the range is symmetric,
+	 * so negating a parsed value (a refund's volumes, a clawback's base) can
+	 * never overflow. INT64_MIN itself is refused. */
+	const __int128 limit = INT64_MAX;
 	__int128 mag = 0;
 	for (size_t i = 0; i < int_len; i++) {
 		if (p[i] == group)

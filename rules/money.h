@@ -28,7 +28,8 @@
  *    separator must have at least one digit on each side ("12." ".5" fail).
  *  - the only sign accepted is a leading '-' (if allow_negative); no '+',
  *    no spaces, no currency signs, no exponents, no parentheses.
- *  - overflow of int64 is an error.
+ *  - a magnitude over INT64_MAX is an error (INT64_MIN too: the range is
+ *    symmetric, so a parsed value can always be negated).
  * Returns 0 and sets *out, or -1 and sets *why to a static phrase saying
  * what was expected (e.g. "more than 2 decimals", "not a number").
  */

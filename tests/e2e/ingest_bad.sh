@@ -72,6 +72,16 @@ printf '%s\n' "$H" 'X1,A1,2026-11-03,50000000000000000.00,EUR' 'X2,A1,2026-11-04
 	drop sales-volume-overflow.csv
 expect sales-volume-overflow.csv 'sales-volume-overflow.csv:3:2: column "distributor_id": value "A1": the volume of this distributor in the period would overflow'
 
+# each distributor's volume fits, the period's net sales do not (found by fuzz_csv)
+printf '%s\n' "$H" 'X1,A1,2026-11-03,50000000000000000.00,EUR' 'X2,B1,2026-11-04,50000000000000000.00,EUR' |
+	drop sales-net-overflow.csv
+expect sales-net-overflow.csv 'sales-net-overflow.csv:3:4: column "amount": value "50000000000000000.00": the net sales of the period would overflow'
+
+# the int64 range is symmetric: -92233720368547758.08 (INT64_MIN cents) is out of it,
+# so no refund can get past the "what is left" check by overflowing its negation
+printf '%s\n' "$H" 'X1,A1,2026-11-03,-92233720368547758.08,EUR' | drop sales-int64-min.csv
+expect sales-int64-min.csv 'sales-int64-min.csv:2:4: column "amount": value "-92233720368547758.08": value too large'
+
 # ---- fields -----------------------------------------------------------------
 # the good row X0 of each file is not booked either: a file is all or nothing
 printf '%s\n' "$H" 'X0,A1,2026-11-03,1.00,EUR' 'X1,,2026-11-03,12.50,EUR' | drop sales-empty-field.csv
