@@ -4,7 +4,10 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcsv-dev libyaml-dev libsqlite3-dev libsystemd-dev
       libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata systemd time
       # the Debian package and its test (tests/packaging/deb.sh)
-      debhelper dpkg-dev fakeroot lintian git)
+      debhelper dpkg-dev fakeroot lintian git
+      # the libFuzzer targets (tests/fuzz/run.sh): libclang-rt-14-dev holds libFuzzer and is
+      # only a Recommends of clang; llvm gives llvm-symbolizer for readable stack traces
+      clang libclang-rt-14-dev llvm)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
