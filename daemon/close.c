@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "crashpoint.h"
 #include "dates.h"
 #include "engine.h"
 #include "folder.h"
@@ -849,8 +850,11 @@ static int mark_published(ledger *l, int32_t P, pd_err *err)
 	if (ledger_prepare(l, "UPDATE periods SET published = 1 WHERE period = ?", &st, err) < 0)
 		return -1;
 	sqlite3_bind_int(st, 1, P);
+	CRASH_POINT("before commit", "published");
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_err(l, err, "recording a publication");
 	sqlite3_finalize(st);
+	if (rc == 0)
+		CRASH_POINT("after commit", "published");
 	return rc;
 }
 
@@ -951,8 +955,12 @@ int close_periods(const config *cfg, const plan *p, const char *plan_path, const
 		if (ledger_commit(l, err) < 0)
 			goto rollback;
 		log_msg(LOG_INFO, "close %s: committed in %.2f s", name, seconds() - t0);
-		if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || publish(cfg, l, P, name, err) < 0)
-			goto out; /* committed: close_recover finishes it next time */
+		if (ledger_audit_sync(l, cfg->audit_log, err) < 0 || publish(cfg, l, P, name, err) < 0) {
+			/* committed: close_recover finishes it next time */
+			pd_err_prefix(err, "%s is closed, but its statements are not published yet (the next close or "
+					   "payoutd start publishes them)", name);
+			goto out;
+		}
 		t0 = seconds();
 		if (ledger_checkpoint(l, err) < 0)
 			log_msg(LOG_WARNING, "%s", err->msg); /* the next checkpoint catches up */

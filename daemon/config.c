@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <iconv.h>
 #include <inttypes.h>
@@ -24,6 +25,7 @@ typedef struct cfg_ctx {
 
 static const char *const top_keys[] = {
 	"plan", "database", "inbox", "archive", "rejected", "statements", "audit_log", "close", "inputs",
+	"max_file_size",
 };
 static const char *const input_keys[] = {
 	"match", "kind", "delimiter", "decimal", "date_format", "encoding", "columns",
@@ -70,6 +72,32 @@ static int parse_grace(const char *s, int64_t *out)
 	if (v > 100000 || (strcmp(end, "d") != 0 && strcmp(end, "h") != 0))
 		return -1;
 	*out = (int64_t)v * (*end == 'd' ? 86400 : 3600);
+	return 0;
+}
+
+/* "4G", "500M", "64K" (powers of 1024) or a number of bytes; 1K to 1T. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	if (*end) {
+		const char *units = "KMGT", *u = strchr(units, *end);
+		if (!u || end[1] != '\0')
+			return -1;
+		shift = 10 * (unsigned)(u - units + 1);
+	}
+	if (v > (1ull << 40) >> shift)
+		return -1;
+	v <<= shift;
+	if (v < 1024)
+		return -1;
+	*out = v;
 	return 0;
 }
 
@@ -225,6 +253,11 @@ int config_load(const char *path, config **out, pd_diag *diag)
 	c->rejected = path_key(ctx, root, "rejected", "state/rejected", c->dir);
 	c->statements = path_key(ctx, root, "statements", "state/statements", c->dir);
 	c->audit_log = path_key(ctx, root, "audit_log", "state/audit.log", c->dir);
+	c->max_file_size = CONFIG_MAX_FILE_SIZE;
+	const yt_node *ms = yt_get(root, "max_file_size");
+	const char *mss;
+	if (ms && (mss = want_string(ctx, ms, "max_file_size")) && parse_size(mss, &c->max_file_size) < 0)
+		pd_diag_at(diag, AT(ms), "max_file_size: \"%s\" is not a size from 1K to 1T like 4G or 500M", mss);
 	c->grace_seconds = 3 * 86400;
 	const yt_node *cl = yt_get(root, "close");
 	if (cl) {

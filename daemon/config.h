@@ -15,6 +15,9 @@
 #include "err.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/payoutd/payoutd.yaml"
+/* Default max_file_size: 4 GiB, some 80 million sales rows; larger is a mistake
+ * (a disk image, a sparse file) or a file to split. */
+#define CONFIG_MAX_FILE_SIZE (4ull << 30)
 
 typedef struct config_input {
 	char *match;            /* fnmatch(3) pattern on the file name */
@@ -29,6 +32,7 @@ typedef struct config {
 	char *dir;              /* its folder, the base of relative paths */
 	char *plan, *database, *inbox, *archive, *rejected, *statements, *audit_log;
 	int64_t grace_seconds;  /* close.grace */
+	uint64_t max_file_size; /* bytes; a bigger input file is rejected unread */
 	config_input *inputs;
 	size_t n_inputs;
 } config;

@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "progress.h"
+
 #define CHUNK (1u << 20)
 
 static const csvin_column dist_cols[DC__N] = {
@@ -103,6 +105,7 @@ struct csvin {
 	void *ctx;
 	pd_err *err;
 	int failed;
+	int io_error; /* the failure was read(2)'s, not the content's */
 };
 
 csvin *csvin_new(const char *name, int fd, const csvin_format *fmt)
@@ -461,12 +464,14 @@ int csvin_read(csvin *r, csvin_row_fn on_row, csvin_rowerr_fn on_error, void *ct
 			if (errno == EINTR)
 				continue;
 			fail(r, "%s: read error: %s", r->name, strerror(errno));
+			r->io_error = 1;
 			break;
 		}
 		if (n == 0)
 			break;
 		EVP_DigestUpdate(r->sha, raw + carry, (size_t)n);
 		r->bytes += (uint64_t)n;
+		progress_tick();
 		size_t have = carry + (size_t)n;
 		char *p = raw;
 		if (first) {
@@ -520,10 +525,13 @@ int csvin_read(csvin *r, csvin_row_fn on_row, csvin_rowerr_fn on_error, void *ct
 		ssize_t n = read(r->fd, raw, CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0)
+			r->io_error = 1; /* no SHA-256 of the whole file: nothing to reject it by */
 		if (n <= 0)
 			break;
 		EVP_DigestUpdate(r->sha, raw, (size_t)n);
 		r->bytes += (uint64_t)n;
+		progress_tick();
 	}
 	unsigned len = 0;
 	EVP_DigestFinal_ex(r->sha, r->digest, &len);
@@ -540,6 +548,11 @@ void csvin_sha256_hex(const csvin *r, char out[65])
 		out[2 * i + 1] = hex[r->digest[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+int csvin_io_error(const csvin *r)
+{
+	return r->io_error;
 }
 
 uint64_t csvin_bytes(const csvin *r)

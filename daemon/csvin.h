@@ -86,6 +86,9 @@ int csvin_read(csvin *r, csvin_row_fn on_row, csvin_rowerr_fn on_error, void *ct
 /* After csvin_read: SHA-256 of every byte read, size in bytes, data rows seen. */
 void csvin_sha256_hex(const csvin *r, char out[65]);
 uint64_t csvin_bytes(const csvin *r);
+/* 1 when reading stopped on an I/O error (EIO, ...) rather than on the
+ * content: the file is not at fault and must be tried again, not rejected. */
+int csvin_io_error(const csvin *r);
 long csvin_rows(const csvin *r);
 /* For messages: the header name and 1-based field number of canonical column c. */
 const char *csvin_header_name(const csvin *r, int c);

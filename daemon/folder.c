@@ -13,13 +13,17 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "crashpoint.h"
+#include "progress.h"
 
-static int write_all(int dirfd, const char *name, const char *buf, size_t len, pd_err *err)
+/* folder: dirfd's path, for the messages */
+static int write_all(int dirfd, const char *folder, const char *name, const char *buf, size_t len, pd_err *err)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
-		return pd_errf(err, "cannot create %s: %s", name, strerror(errno));
+		return pd_errf(err, "cannot create %s/%s: %s", folder, name, strerror(errno));
 	size_t off = 0;
+	CRASH_POINT("before write", name);
 	while (off < len) {
 		ssize_t w = write(fd, buf + off, len - off);
 		if (w < 0 && errno == EINTR)
@@ -27,12 +31,14 @@ static int write_all(int dirfd, const char *name, const char *buf, size_t len, p
 		if (w < 0) {
 			int e = errno;
 			close(fd);
-			return pd_errf(err, "cannot write %s: %s", name, strerror(e));
+			return pd_errf(err, "cannot write %s/%s: %s", folder, name, strerror(e));
 		}
 		off += (size_t)w;
 	}
 	if (close(fd) < 0)
-		return pd_errf(err, "cannot write %s: %s", name, strerror(errno));
+		return pd_errf(err, "cannot write %s/%s: %s", folder, name, strerror(errno));
+	CRASH_POINT("after write", name);
+	progress_tick();
 	return 0;
 }
 
@@ -144,7 +150,7 @@ static void stop_maker(job *j)
 }
 
 /* Writes every statement of the period; digest[w][0|1]: json, html. */
-static int write_statements(const stmt_period *sp, int dfd, const int32_t *wanted, int64_t nw,
+static int write_statements(const stmt_period *sp, int dfd, const char *folder, const int32_t *wanted, int64_t nw,
 			    unsigned char (*digest)[2][32], int64_t *bytes, pd_err *err)
 {
 	job *j = xcalloc(1, sizeof *j);
@@ -174,7 +180,7 @@ static int write_statements(const stmt_period *sp, int dfd, const int32_t *wante
 			break;
 		}
 		snprintf(name, sizeof name, "%s.%s", sp->ids[k], (i & 1) ? "html" : "json");
-		if (write_all(dfd, name, it.buf, it.len, err) < 0)
+		if (write_all(dfd, folder, name, it.buf, it.len, err) < 0)
 			rc = -1;
 		else if (!threaded)
 			fs_sha256(it.buf, it.len, digest[i / 2][i & 1]);
@@ -233,7 +239,7 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 		if (statement_wanted(sp, sp->order[x]))
 			wanted[nw++] = sp->order[x];
 	unsigned char (*digest)[2][32] = xmalloc((size_t)(nw ? nw : 1) * sizeof *digest);
-	if (write_statements(sp, dfd, wanted, nw, digest, &res->bytes, err) < 0)
+	if (write_statements(sp, dfd, folder, wanted, nw, digest, &res->bytes, err) < 0)
 		goto out;
 	res->statements = nw;
 	/* the manifest in engine order, independent of which thread wrote what */
@@ -246,7 +252,7 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	unsigned char d[32];
-	if (statement_payouts_csv(sp, &buf, &len) < 0 || write_all(dfd, "payouts.csv", buf, len, err) < 0)
+	if (statement_payouts_csv(sp, &buf, &len) < 0 || write_all(dfd, folder, "payouts.csv", buf, len, err) < 0)
 		goto fail_make;
 	fs_sha256(buf, len, d);
 	fs_hex(d, res->payouts_sha);
@@ -261,7 +267,7 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	} else if (statement_summary_json(sp, &buf, &len) < 0) {
 		goto fail_make;
 	}
-	if (write_all(dfd, "summary.json", buf, len, err) < 0)
+	if (write_all(dfd, folder, "summary.json", buf, len, err) < 0)
 		goto fail_make;
 	fs_sha256(buf, len, d);
 	fs_hex(d, res->summary_sha);
@@ -270,7 +276,7 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	res->summary = buf;
 	res->summary_len = len;
 	buf = NULL;
-	if (write_all(dfd, "SHA256SUMS", m ? m : "", mlen, err) < 0)
+	if (write_all(dfd, folder, "SHA256SUMS", m ? m : "", mlen, err) < 0)
 		goto out;
 	fs_sha256(m ? m : "", mlen, d);
 	fs_hex(d, res->manifest_sha);
@@ -281,10 +287,13 @@ int folder_write(const stmt_period *sp, const char *folder, folder_result *res, 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->summary_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	/* one syncfs for the whole folder rather than an fsync per file */
+	CRASH_POINT("before syncfs", folder);
 	if (syncfs(dfd) < 0 || fsync(dfd) < 0) {
 		pd_errf(err, "cannot sync %s: %s", folder, strerror(errno));
+		fs_note_sync_failure();
 		goto out;
 	}
+	CRASH_POINT("after syncfs", folder);
 	rc = 0;
 	goto out;
 fail_make:

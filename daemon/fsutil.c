@@ -1,4 +1,6 @@
 #include "fsutil.h"
+#include "crashpoint.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,24 +75,41 @@ int fs_mkdirs(const char *path, unsigned mode, pd_err *err)
 	return 0;
 }
 
+static int sync_failed;
+
+void fs_note_sync_failure(void)
+{
+	__atomic_store_n(&sync_failed, 1, __ATOMIC_SEQ_CST);
+}
+
+int fs_sync_failed(void)
+{
+	return __atomic_load_n(&sync_failed, __ATOMIC_SEQ_CST);
+}
+
 int fs_fsync_dir(const char *dir, pd_err *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return pd_errf(err, "cannot open folder %s: %s", dir, strerror(errno));
+	CRASH_POINT("before fsync", dir);
 	if (fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
+		fs_note_sync_failure();
 		return pd_errf(err, "cannot sync folder %s: %s", dir, strerror(e));
 	}
 	close(fd);
+	CRASH_POINT("after fsync", dir);
 	return 0;
 }
 
 int fs_rename_durable(const char *from, const char *to, pd_err *err)
 {
+	CRASH_POINT("before rename", to);
 	if (rename(from, to) < 0)
 		return pd_errf(err, "cannot move %s to %s: %s", from, to, strerror(errno));
+	CRASH_POINT("after rename", to);
 	char *d1 = fs_dirname(from), *d2 = fs_dirname(to);
 	int rc = fs_fsync_dir(d2, err);
 	if (rc == 0 && strcmp(d1, d2) != 0)
@@ -116,6 +135,7 @@ int fs_write_file_durable(const char *dir, const char *name, const void *data, s
 	}
 	const char *p = data;
 	size_t left = len;
+	CRASH_POINT("before write", tmp);
 	while (left > 0) {
 		ssize_t w = write(fd, p, left);
 		if (w < 0) {
@@ -129,18 +149,24 @@ int fs_write_file_durable(const char *dir, const char *name, const void *data, s
 		p += w;
 		left -= (size_t)w;
 	}
+	CRASH_POINT("after write", tmp);
+	CRASH_POINT("before fsync", tmp);
 	if (fsync(fd) < 0) {
 		pd_errf(err, "cannot sync %s: %s", tmp, strerror(errno));
+		fs_note_sync_failure();
 		close(fd);
 		unlink(tmp);
 		goto out;
 	}
 	close(fd);
+	CRASH_POINT("after fsync", tmp);
+	CRASH_POINT("before rename", dst);
 	if (rename(tmp, dst) < 0) {
 		pd_errf(err, "cannot move %s to %s: %s", tmp, dst, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
+	CRASH_POINT("after rename", dst);
 	rc = fs_fsync_dir(dir, err);
 out:
 	free(tmp);
@@ -217,6 +243,7 @@ int fs_sha256_fd(int fd, char out[65], uint64_t *size)
 			break;
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 		total += (uint64_t)n;
+		progress_tick();
 	}
 	int e = errno;
 	unsigned char d[32];

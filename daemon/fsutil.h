@@ -11,6 +11,17 @@
 
 #include "err.h"
 
+/*
+ * A failed fsync, fdatasync or syncfs is never retried on the same data: the
+ * kernel may have dropped the dirty pages and reports the error only once, so
+ * a second fsync can succeed with the data lost. Whoever meets one notes it
+ * here (the ledger's SQLite sync failures included); payoutd then stops at the
+ * next file boundary and exits 1, and its next start works out from the
+ * ledger and the work folder what was done.
+ */
+void fs_note_sync_failure(void);
+int fs_sync_failed(void);
+
 /* mkdir -p with mode for the created parts. */
 int fs_mkdirs(const char *path, unsigned mode, pd_err *err);
 int fs_fsync_dir(const char *dir, pd_err *err);

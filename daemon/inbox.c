@@ -52,9 +52,14 @@ int inbox_prepare_dirs(const config *cfg, pd_err *err)
 	char *work = config_work_dir(cfg);
 	char *dbdir = fs_dirname(cfg->database), *auditdir = fs_dirname(cfg->audit_log);
 	const char *dirs[] = {cfg->inbox, work, cfg->archive, cfg->rejected, cfg->statements, dbdir, auditdir};
+	struct stat sb;
+	int inbox_missing = stat(cfg->inbox, &sb) < 0 && errno == ENOENT;
 	int rc = 0;
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs && rc == 0; i++)
 		rc = fs_mkdirs(dirs[i], 0750, err);
+	/* others drop files into it: say so when it is not the folder they know */
+	if (rc == 0 && inbox_missing)
+		log_msg(LOG_WARNING, "the inbox %s was missing: created it (mode 0750, owned by this user)", cfg->inbox);
 	free(work);
 	free(dbdir);
 	free(auditdir);
@@ -145,13 +150,38 @@ static int path_free(const char *path)
 	return lstat(path, &st) < 0 && errno == ENOENT;
 }
 
+/* 1 when path is a regular file holding exactly text. */
+static int holds_exactly(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	int same = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len) {
+		char *buf = xmalloc(len + 1);
+		size_t got = 0;
+		ssize_t n;
+		while (got < len && (n = read(fd, buf + got, len - got)) > 0)
+			got += (size_t)n;
+		same = got == len && memcmp(buf, text, len) == 0;
+		free(buf);
+	}
+	close(fd);
+	return same;
+}
+
 /*
  * rejected/NAME where neither NAME nor NAME.errors.txt exists, trying the
  * names fs_free_name() tries (NAME, NAME.2.EXT, ...): an earlier rejected
  * file may itself have been called NAME.errors.txt, and no report may
- * replace it. Malloc'ed.
+ * replace it. A NAME.errors.txt that holds exactly this report counts as
+ * free: an earlier try at this rejection wrote it, then could not move the
+ * file (permission denied, a failed sync); the retry goes on with that name
+ * instead of leaving the report there without its file. Malloc'ed.
  */
-static char *rejected_name(const char *dir, const char *name)
+static char *rejected_name(const char *dir, const char *name, const char *report_text)
 {
 	const char *dot = strrchr(name, '.');
 	int stem = (int)(dot && dot != name ? (size_t)(dot - name) : strlen(name));
@@ -161,7 +191,7 @@ static char *rejected_name(const char *dir, const char *name)
 			    : asprintf(&to, "%s/%.*s.%u%s", dir, stem, name, n, name + stem)) < 0 ||
 		    asprintf(&report, "%s.errors.txt", to) < 0)
 			abort();
-		int ok = path_free(to) && path_free(report);
+		int ok = path_free(to) && (path_free(report) || holds_exactly(report, report_text));
 		free(report);
 		if (ok)
 			return to;
@@ -171,7 +201,7 @@ static char *rejected_name(const char *dir, const char *name)
 
 static int move_to_rejected(run *r, const char *claim, const char *name, const char *report, pd_err *err)
 {
-	char *to = rejected_name(r->cfg->rejected, name);
+	char *to = rejected_name(r->cfg->rejected, name, report);
 	char *base = strrchr(to, '/') + 1;
 	char *errname = NULL;
 	if (asprintf(&errname, "%s.errors.txt", base) < 0)
@@ -307,6 +337,21 @@ out:
 	return rc;
 }
 
+/* Rejects a file for what it is as a whole (no row errors), counting and logging the outcome. */
+static void reject_whole(run *r, const char *claim, const char *name, const char *shown, const char *sha,
+			 uint64_t size, const char *why)
+{
+	pd_err err = {""};
+	pd_diag none = {0};
+	if (reject(r, claim, name, shown, sha, size, why, &none, &err) < 0) {
+		log_file(LOG_ERR, shown, "%s: cannot reject it: %s", shown, err.msg);
+		r->st->failed++;
+	} else {
+		log_file(LOG_WARNING, shown, "%s: rejected: %s", shown, why);
+		r->st->rejected++;
+	}
+}
+
 /* ---- one claimed file ----------------------------------------------------- */
 
 static void process_claim(run *r, const char *claim)
@@ -315,7 +360,6 @@ static void process_claim(run *r, const char *claim)
 	char shown[1024];
 	printable(name, shown, sizeof shown);
 	pd_err err = {""};
-	pd_diag none = {0};
 
 	int d = finish_decided(r, claim, name, &err);
 	if (d != 0) {
@@ -338,13 +382,7 @@ static void process_claim(run *r, const char *claim)
 	if (!S_ISREG(st.st_mode)) {
 		char why[128];
 		snprintf(why, sizeof why, "not a regular file: %s", type_name(st.st_mode));
-		if (reject(r, claim, name, shown, NULL, 0, why, &none, &err) < 0) {
-			log_file(LOG_ERR, shown, "%s: cannot reject it: %s", shown, err.msg);
-			r->st->failed++;
-		} else {
-			log_file(LOG_WARNING, shown, "%s: rejected: %s", shown, why);
-			r->st->rejected++;
-		}
+		reject_whole(r, claim, name, shown, NULL, 0, why);
 		free(path);
 		return;
 	}
@@ -358,6 +396,17 @@ static void process_claim(run *r, const char *claim)
 		r->st->failed++;
 		return;
 	}
+	if ((uint64_t)st.st_size > r->cfg->max_file_size) {
+		/* refused unread: hashing a 10 GiB disk image or sparse file takes
+		 * minutes and proves nothing (its SHA-256 is not recorded) */
+		char why[256];
+		close(fd);
+		snprintf(why, sizeof why, "the file has %" PRIu64 " bytes, more than max_file_size (%" PRIu64
+			 " bytes): split it, or raise max_file_size in the config",
+			 (uint64_t)st.st_size, r->cfg->max_file_size);
+		reject_whole(r, claim, name, shown, NULL, (uint64_t)st.st_size, why);
+		return;
+	}
 	const config_input *in = config_match(r->cfg, name);
 	if (!in) {
 		char sha[65], why[256];
@@ -365,13 +414,7 @@ static void process_claim(run *r, const char *claim)
 		fs_sha256_fd(fd, sha, &size);
 		close(fd);
 		snprintf(why, sizeof why, "the name matches no input entry of the config (for example sales*.csv)");
-		if (reject(r, claim, name, shown, sha, size, why, &none, &err) < 0) {
-			log_file(LOG_ERR, shown, "%s: cannot reject it: %s", shown, err.msg);
-			r->st->failed++;
-		} else {
-			log_file(LOG_WARNING, shown, "%s: rejected: %s", shown, why);
-			r->st->rejected++;
-		}
+		reject_whole(r, claim, name, shown, sha, size, why);
 		return;
 	}
 	char month[8];
@@ -405,6 +448,11 @@ static void process_claim(run *r, const char *claim)
 			free(why);
 			r->st->rejected++;
 		}
+	} else if (fs_sync_failed()) {
+		/* the COMMIT was written but not synced: SQLite may find it committed at the next open */
+		log_file(LOG_ERR, shown, "%s: not known to be booked: %s; the next start finds out from the ledger", shown,
+			 err.msg);
+		r->st->failed++;
 	} else {
 		log_file(LOG_ERR, shown, "%s: not booked, will retry: %s", shown, err.msg);
 		r->st->failed++;
@@ -514,7 +562,7 @@ int inbox_run(const config *cfg, const plan *p, ledger *l, inbox_stop_fn stop, v
 		free(r.work);
 		return -1;
 	}
-	for (size_t i = 0; i < n && !(stop && stop(stop_ctx)); i++)
+	for (size_t i = 0; i < n && !(stop && stop(stop_ctx)) && !fs_sync_failed(); i++)
 		process_claim(&r, claims[i]);
 	free_list(claims, n);
 	/* 2. everything waiting in the inbox, in name order */
@@ -523,7 +571,7 @@ int inbox_run(const config *cfg, const plan *p, ledger *l, inbox_stop_fn stop, v
 		free(r.work);
 		return -1;
 	}
-	for (size_t i = 0; i < n && !(stop && stop(stop_ctx)); i++) {
+	for (size_t i = 0; i < n && !(stop && stop(stop_ctx)) && !fs_sync_failed(); i++) {
 		char *path = fs_join(cfg->inbox, names[i]);
 		struct stat sb;
 		int skip = lstat(path, &sb) < 0 || S_ISDIR(sb.st_mode);
@@ -554,5 +602,8 @@ int inbox_run(const config *cfg, const plan *p, ledger *l, inbox_stop_fn stop, v
 	}
 	free_list(names, n);
 	free(r.work);
+	if (fs_sync_failed())
+		rc = pd_errf(err, "stopping: a sync to disk failed (above); a failed sync is never retried: the next "
+				  "start works out from the ledger what was done");
 	return rc;
 }

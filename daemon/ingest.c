@@ -979,6 +979,12 @@ int ingest_file(ledger *l, const plan *p, const config_input *in, int fd, const 
 	res->st.rows = csvin_rows(c->r);
 	if (c->fatal)
 		goto out;
+	if (csvin_io_error(c->r)) {
+		/* the disk failed, not the file: leave it claimed for a retry (err says why) */
+		if (!err->msg[0])
+			pd_errf(err, "%s: read error", name);
+		goto out;
+	}
 	merge_errors(res, lists, 2);
 	if (read_rc < 0) {
 		/* a structural problem: the file is rejected with that one error after any row errors */

@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "fsutil.h"
+#include "crashpoint.h"
 
 struct ledger {
 	sqlite3 *db;
@@ -157,11 +158,32 @@ const char *ledger_migration_sql(int from_version)
 	return from_version >= 0 && from_version < n ? migrations[from_version] : NULL;
 }
 
+/* What SQLite's message leaves out after an I/O error: which step failed
+ * ("disk I/O error" alone does not say that a sync failed), and the system's
+ * error where SQLite kept it (it does not for a failed write or sync). */
+static void io_cause(ledger *l, char *out, size_t cap)
+{
+	int ec = sqlite3_extended_errcode(l->db), se = sqlite3_system_errno(l->db);
+	const char *what = ec == SQLITE_IOERR_FSYNC || ec == SQLITE_IOERR_DIR_FSYNC ? "syncing the ledger or its WAL to disk failed"
+			   : ec == SQLITE_IOERR_WRITE ? "writing the ledger or its WAL failed"
+			   : ec == SQLITE_IOERR_READ || ec == SQLITE_IOERR_SHORT_READ ? "reading the ledger or its WAL failed"
+			   : ec == SQLITE_IOERR_TRUNCATE ? "truncating the ledger or its WAL failed" : "";
+	int sys = se > 0 && ((ec & 0xff) == SQLITE_IOERR || (ec & 0xff) == SQLITE_CANTOPEN);
+	out[0] = '\0';
+	if (*what || sys)
+		snprintf(out, cap, " (%s%s%s)", what, *what && sys ? ": " : "", sys ? strerror(se) : "");
+}
+
 int ledger_exec(ledger *l, const char *sql, pd_err *err)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(l->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		pd_errf(err, "ledger %s: %s", l->path, msg ? msg : sqlite3_errmsg(l->db));
+		char cause[128];
+		io_cause(l, cause, sizeof cause);
+		pd_errf(err, "ledger %s: %s%s", l->path, msg ? msg : sqlite3_errmsg(l->db), cause);
+		int ec = sqlite3_extended_errcode(l->db);
+		if (ec == SQLITE_IOERR_FSYNC || ec == SQLITE_IOERR_DIR_FSYNC)
+			fs_note_sync_failure();
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -225,7 +247,21 @@ static int open_common(const char *path, int readonly, ledger **out, pd_err *err
 	l->readonly = readonly;
 	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(path, &l->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
-		pd_errf(err, "cannot open ledger %s: %s", path, l->db ? sqlite3_errmsg(l->db) : "out of memory");
+		char cause[128] = "";
+		if (l->db)
+			io_cause(l, cause, sizeof cause);
+		pd_errf(err, "cannot open ledger %s: %s%s", path, l->db ? sqlite3_errmsg(l->db) : "out of memory", cause);
+		ledger_close(l);
+		return -1;
+	}
+	if (!readonly && sqlite3_db_readonly(l->db, "main") == 1) {
+		/* SQLite quietly opens it read-only when it cannot open it for writing:
+		 * say why now, not at the first write */
+		int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		int e = fd < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		pd_errf(err, "cannot open ledger %s for writing: %s", path, e ? strerror(e) : "SQLite opened it read-only");
 		ledger_close(l);
 		return -1;
 	}
@@ -297,7 +333,11 @@ int ledger_begin(ledger *l, pd_err *err)
 
 int ledger_commit(ledger *l, pd_err *err)
 {
-	return ledger_exec(l, "COMMIT", err);
+	CRASH_POINT("before commit", l->path);
+	int rc = ledger_exec(l, "COMMIT", err);
+	if (rc == 0)
+		CRASH_POINT("after commit", l->path);
+	return rc;
 }
 
 void ledger_rollback(ledger *l)
@@ -455,9 +495,13 @@ static int audit_file_tail(int fd, const char *path, int64_t *seq, char **last, 
 			if (start || pos == 0) {
 				const char *line = start ? start + 1 : buf;
 				off_t keep = pos + (off_t)(end - buf) + 1;
-				if (keep < size && ftruncate(fd, keep) < 0) {
-					free(buf);
-					return pd_errf(err, "cannot repair %s: %s", path, strerror(errno));
+				if (keep < size) {
+					CRASH_POINT("before truncate", path);
+					if (ftruncate(fd, keep) < 0) {
+						free(buf);
+						return pd_errf(err, "cannot repair %s: %s", path, strerror(errno));
+					}
+					CRASH_POINT("after truncate", path);
 				}
 				size_t ll = (size_t)(end - line);
 				if (sscanf(line, "{\"seq\":%" SCNd64 ",", seq) != 1 || ll < AUDIT_HASH_HEX + 2) {
@@ -496,6 +540,7 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 	}
 	int rc = -1;
 	int64_t fseq = 0;
+	off_t start = -1; /* where this sync appends */
 	char *flast = NULL;
 	sqlite3_stmt *st = NULL;
 	if (audit_file_tail(fd, audit_path, &fseq, &flast, err) < 0)
@@ -520,7 +565,7 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 	if (ledger_prepare(l, "SELECT line FROM audit WHERE seq > ? ORDER BY seq", &st, err) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, fseq);
-	if (lseek(fd, 0, SEEK_END) < 0) {
+	if ((start = lseek(fd, 0, SEEK_END)) < 0) {
 		pd_errf(err, "cannot seek in %s: %s", audit_path, strerror(errno));
 		goto out;
 	}
@@ -533,6 +578,7 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 		memcpy(buf, line, len);
 		buf[len] = '\n';
 		size_t off = 0;
+		CRASH_POINT("before write", audit_path);
 		while (off < len + 1) {
 			ssize_t w = write(fd, buf + off, len + 1 - off);
 			if (w < 0 && errno == EINTR)
@@ -540,21 +586,27 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 			if (w < 0) {
 				pd_errf(err, "cannot append to audit log %s: %s", audit_path, strerror(errno));
 				free(buf);
-				goto out;
+				goto unappend;
 			}
 			off += (size_t)w;
 		}
 		free(buf);
+		CRASH_POINT("after write", audit_path);
 		wrote = 1;
 	}
 	if (step != SQLITE_DONE) {
 		pd_errf(err, "ledger %s: %s", l->path, sqlite3_errmsg(l->db));
 		goto out;
 	}
+	if (wrote)
+		CRASH_POINT("before fsync", audit_path);
 	if (wrote && fsync(fd) < 0) {
 		pd_errf(err, "cannot sync audit log %s: %s", audit_path, strerror(errno));
-		goto out;
+		fs_note_sync_failure();
+		goto unappend;
 	}
+	if (wrote)
+		CRASH_POINT("after fsync", audit_path);
 	if (wrote && fseq == 0) {
 		/* the file may be new: its folder entry must be durable too */
 		char *dir = fs_dirname(audit_path);
@@ -564,6 +616,15 @@ int ledger_audit_sync(ledger *l, const char *audit_path, pd_err *err)
 			goto out;
 	}
 	rc = 0;
+	goto out;
+unappend:
+	/* Take off what this sync appended: the next sync must write and sync
+	 * those lines anew. After a failed fsync the kernel may have dropped them
+	 * from the disk while reads still show them; found in the file, they
+	 * would never be written again. (The ledger keeps them either way.) */
+	if (ftruncate(fd, start) < 0) {
+		/* then they stay as they are: the message already says what failed */
+	}
 out:
 	if (st)
 		sqlite3_finalize(st);
@@ -596,8 +657,14 @@ void ledger_manual_checkpoints(ledger *l)
 int ledger_checkpoint(ledger *l, pd_err *err)
 {
 	int logged = 0, done = 0;
-	if (sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &done) != SQLITE_OK)
-		return pd_errf(err, "ledger %s: checkpoint: %s", l->path, sqlite3_errmsg(l->db));
+	if (sqlite3_wal_checkpoint_v2(l->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged, &done) != SQLITE_OK) {
+		int ec = sqlite3_extended_errcode(l->db);
+		if (ec == SQLITE_IOERR_FSYNC || ec == SQLITE_IOERR_DIR_FSYNC)
+			fs_note_sync_failure();
+		char cause[128];
+		io_cause(l, cause, sizeof cause);
+		return pd_errf(err, "ledger %s: checkpoint: %s%s", l->path, sqlite3_errmsg(l->db), cause);
+	}
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -25,9 +26,11 @@
 #include "close.h"
 #include "common.h"
 #include "dates.h"
+#include "fsutil.h"
 #include "inbox.h"
 #include "ledger.h"
 #include "log.h"
+#include "watchdog.h"
 
 #define RESCAN_SECONDS 60
 
@@ -38,6 +41,9 @@ typedef struct daemon_state {
 	ledger *l;
 	int sigfd, inofd, timerfd, wdfd;
 	int inbox_wd;
+	dev_t inbox_dev; /* the folder watched (the inbox may be replaced under us) */
+	ino_t inbox_ino;
+	int inbox_missing;
 	int stopping, reload;
 	uint64_t watchdog_usec;
 } daemon_state;
@@ -90,10 +96,47 @@ static int check_signals(void *ctx)
 	return d->stopping;
 }
 
+static int watch_inbox(daemon_state *d);
+static int arm_timer(int fd, uint64_t usec);
+
+/*
+ * The inbox can go away under a running daemon (deleted, moved away, its file
+ * system unmounted): say so once, look every second, and when it is back make
+ * its .work again and watch the new folder. 0 while it is not usable.
+ */
+static int inbox_ready(daemon_state *d)
+{
+	struct stat sb;
+	pd_err err = {""};
+	int bad = stat(d->cfg->inbox, &sb) < 0 ? pd_errf(&err, "the inbox %s is gone: %s", d->cfg->inbox, strerror(errno))
+		  : !S_ISDIR(sb.st_mode)         ? pd_errf(&err, "the inbox %s is not a folder", d->cfg->inbox)
+		  : d->inbox_missing || sb.st_ino != d->inbox_ino || sb.st_dev != d->inbox_dev ? inbox_prepare_dirs(d->cfg, &err)
+											     : 0;
+	if (bad < 0) {
+		if (!d->inbox_missing) {
+			log_msg(LOG_ERR, "%s; nothing can be booked until it is back (looking every second)", err.msg);
+			sd_notifyf(0, "STATUS=Inbox problem: %s", err.msg);
+			d->inbox_missing = 1;
+			arm_timer(d->timerfd, 1000000);
+		}
+		return 0;
+	}
+	if (d->inbox_missing || sb.st_ino != d->inbox_ino || sb.st_dev != d->inbox_dev) {
+		watch_inbox(d);
+		if (d->inbox_missing)
+			log_msg(LOG_NOTICE, "the inbox %s is back", d->cfg->inbox);
+		d->inbox_missing = 0;
+		arm_timer(d->timerfd, RESCAN_SECONDS * 1000000ULL);
+	}
+	return 1;
+}
+
 static int scan(daemon_state *d)
 {
 	inbox_stats st;
 	pd_err err = {""};
+	if (d->inofd >= 0 && !inbox_ready(d))
+		return -1;
 	sd_notify(0, "STATUS=Booking files from the inbox");
 	if (inbox_run(d->cfg, d->plan, d->l, check_signals, d, &st, &err) < 0) {
 		log_msg(LOG_ERR, "%s", err.msg);
@@ -113,7 +156,14 @@ static int watch_inbox(daemon_state *d)
 {
 	if (d->inbox_wd >= 0)
 		inotify_rm_watch(d->inofd, d->inbox_wd);
-	d->inbox_wd = inotify_add_watch(d->inofd, d->cfg->inbox, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR);
+	struct stat sb;
+	if (stat(d->cfg->inbox, &sb) == 0) {
+		d->inbox_dev = sb.st_dev;
+		d->inbox_ino = sb.st_ino;
+	}
+	/* *_SELF: the inbox itself was deleted or moved away (inbox_ready) */
+	d->inbox_wd = inotify_add_watch(d->inofd, d->cfg->inbox,
+					IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
 	if (d->inbox_wd < 0) {
 		log_msg(LOG_ERR, "cannot watch %s: %s (falling back to the %d s rescan)", d->cfg->inbox,
 			strerror(errno), RESCAN_SECONDS);
@@ -182,6 +232,8 @@ static int run_loop(daemon_state *d)
 			reload(d);
 			scan(d);
 		}
+		if (fs_sync_failed())
+			return -1; /* never go on after a failed sync (fsutil.h) */
 		struct pollfd fds[4] = {
 			{d->sigfd, POLLIN, 0}, {d->inofd, POLLIN, 0}, {d->timerfd, POLLIN, 0}, {d->wdfd, POLLIN, 0},
 		};
@@ -309,6 +361,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err.msg);
 	if (closefd >= 0)
 		close(closefd);
+	if (fs_sync_failed())
+		goto out; /* rc: failure */
 	json_t *m = json_object();
 	json_object_set_new(m, "version", json_string(PAYOUTD_VERSION));
 	json_object_set_new(m, "config", json_string(d.cfg->path));
@@ -332,12 +386,23 @@ int main(int argc, char **argv)
 		if (sd_watchdog_enabled(0, &d.watchdog_usec) > 0) {
 			d.wdfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 			arm_timer(d.wdfd, d.watchdog_usec / 2);
+			/* and from a thread while a long step moves (watchdog.h) */
+			if (watchdog_start(d.watchdog_usec) < 0)
+				log_msg(LOG_WARNING, "cannot start the watchdog thread: %s", strerror(errno));
 		} else {
 			d.watchdog_usec = 0;
 		}
 		scan(&d); /* start-up scan: recover .work, then everything waiting */
 		rc = run_loop(&d) < 0 ? EXIT_FAILURE_ : EXIT_OK;
+		watchdog_stop();
 		sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	}
+	if (fs_sync_failed()) {
+		/* no more writes: the next start finds the state as after a crash */
+		log_msg(LOG_ERR, "stopped after a failed sync to disk: check the storage (kernel log); the next start "
+				 "(systemd restarts payoutd) picks up from the ledger");
+		rc = EXIT_FAILURE_;
+		goto out;
 	}
 	json_t *sm = json_object();
 	json_object_set_new(sm, "reason", json_string(once ? "once" : "signal"));

@@ -478,6 +478,36 @@ static void test_close_grace(void **state)
 	assert_refused("close-scalar", "close: 3d\n", "@:1:8: close: expected a mapping");
 }
 
+static void test_max_file_size(void **state)
+{
+	(void)state;
+	config *c = load_ok("size-default", "plan: p.yaml\n");
+	assert_true(c->max_file_size == 4ull << 30);
+	config_free(c);
+	static const struct { const char *v; uint64_t b; } ok[] = {
+		{"1K", 1024}, {"1024", 1024}, {"500M", 500ull << 20}, {"4G", 4ull << 30}, {"1T", 1ull << 40},
+		{"1099511627776", 1ull << 40}, {"\"64K\"", 64 << 10},
+	};
+	char text[128], want[256];
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+		snprintf(text, sizeof text, "max_file_size: %s\n", ok[i].v);
+		c = load_ok("size", text);
+		assert_true(c->max_file_size == ok[i].b);
+		config_free(c);
+	}
+	/* 1K to 1T, whole numbers, one binary unit letter */
+	static const char *const bad[] = {
+		"1023", "0", "0K", "2T", "1025G", "4g", "4GB", "4 G", "-1G", "+4G", "1.5G", "G", "4P",
+		"99999999999999999999", "18446744073709551616K",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		snprintf(text, sizeof text, "max_file_size: \"%s\"\n", bad[i]);
+		snprintf(want, sizeof want, "@:1:16: max_file_size: \"%s\" is not a size from 1K to 1T like 4G or 500M",
+			 bad[i]);
+		assert_refused("size-bad", text, want);
+	}
+}
+
 static void test_value_types(void **state)
 {
 	(void)state;
@@ -625,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_columns_errors),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_close_grace),
+		cmocka_unit_test(test_max_file_size),
 		cmocka_unit_test(test_value_types),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_all_errors_reported),
