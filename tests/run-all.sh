@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds with -Werror, runs every
-# unit and end-to-end test, then builds again with AddressSanitizer and
+# unit and end-to-end test and the crash-point loop, then builds again with AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs everything once more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
-echo "== build (release, -Werror)"
-scripts/build.sh build
+echo "== build (release, -Werror, with the numbered crash points of tests/crash)"
+# The crash points are inert unless PAYOUTD_CRASH_AT/PAYOUTD_CRASH_LOG are set;
+# the Debian package (tests/packaging/deb.sh) is built from source without them.
+scripts/build.sh build -DPAYOUTD_CRASH_POINTS=ON
 echo "== tests (release)"
 (cd build && ctest --output-on-failure -j "$jobs")
 echo "== build (ASan + UBSan)"
@@ -15,3 +17,5 @@ scripts/build.sh build-asan -DPAYOUTD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 echo "== tests (ASan + UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j "$jobs")
+echo "== fuzz (libFuzzer + ASan + UBSan, 60 s per target)"
+tests/fuzz/run.sh 60

@@ -61,7 +61,7 @@ new_ledger() {
 book() {
 	cp "$2" "$1/state/inbox/.$3.tmp"
 	mv "$1/state/inbox/.$3.tmp" "$1/state/inbox/$3"
-	timeout 60 "$PAYOUTD" -c "$1/payoutd.yaml" --once 2>"$LOG" || fail "payoutd --once on $1 failed"
+	timeout $((60 * E2E_TIME_SCALE)) "$PAYOUTD" -c "$1/payoutd.yaml" --once 2>"$LOG" || fail "payoutd --once on $1 failed"
 	[[ -z $(ls "$1/state/rejected" 2>/dev/null) ]] || fail "$3 was rejected in $1: $(cat "$1"/state/rejected/*.errors.txt)"
 }
 close_in() { # DIR PERIOD

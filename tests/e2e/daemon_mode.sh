@@ -78,7 +78,7 @@ assert_contains "$OUT" "files:         6 accepted, 0 rejected" "status"
 lines=$(wc -l <"$AUDIT")
 once_starts=$(count_lines "$AUDIT" '"mode":"once"')
 sale_file D3 30.00 | drop sales-3.csv
-run timeout 20 "$PAYOUTD" -c "$CONF" --once
+run timeout $((20 * E2E_TIME_SCALE)) "$PAYOUTD" -c "$CONF" --once
 assert_eq 1 "$RC" "exit status of a second payoutd"
 assert_contains "$OUT" "another payoutd is already running on ledger $DB as process $DAEMON_PID" "second payoutd"
 # the running daemon books the file; the second one added nothing to the log

@@ -19,6 +19,13 @@ set -euo pipefail
 : "${PAYOUTCTL:?PAYOUTCTL must name the payoutctl binary}"
 : "${SRCDIR:?SRCDIR must name the repository root}"
 GEN_SALES=${GEN_SALES:-}
+# PAYOUTD_VALGRIND=1 (set by tests/tools/valgrind-wrap.sh): the programs run
+# under valgrind memcheck, 20 to 50 times slower; every time limit below
+# (run_once, wait_for, start_daemon, stop_daemon) is multiplied by this.
+E2E_TIME_SCALE=1
+if [[ -n ${PAYOUTD_VALGRIND:-} ]]; then
+	E2E_TIME_SCALE=20
+fi
 export LC_ALL=C
 # never log to a journal, even when the test runner's stderr is one
 unset JOURNAL_STREAM NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID || true
@@ -141,7 +148,7 @@ run() {
 run_once() {
 	local want=${1:-0} rc
 	set +e
-	timeout 60 "$PAYOUTD" -c "$CONF" --once 2>"$LOG"
+	timeout $((60 * E2E_TIME_SCALE)) "$PAYOUTD" -c "$CONF" --once 2>"$LOG"
 	rc=$?
 	set -e
 	[[ $rc -eq $want ]] || fail "payoutd --once exited $rc, expected $want"
@@ -231,9 +238,10 @@ audit_verify_ok() {
 	assert_contains "$OUT" "intact" "audit verify output"
 }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 50 ms until it succeeds.
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 50 ms until it
+# succeeds (SECONDS x E2E_TIME_SCALE).
 wait_for() {
-	local secs=$1 what=$2
+	local secs=$(($1 * E2E_TIME_SCALE)) what=$2
 	shift 2
 	local deadline=$((SECONDS + secs))
 	until "$@"; do
@@ -258,15 +266,16 @@ start_daemon() {
 	wait_for 10 "payoutd to start" _daemon_started
 }
 
-# stop_daemon [SIGNAL]: signals the daemon (TERM) and waits up to 5 s; sets RC.
+# stop_daemon [SIGNAL]: signals the daemon (TERM) and waits up to 5 s
+# (x E2E_TIME_SCALE); sets RC.
 stop_daemon() {
 	local sig=${1:-TERM} i
 	kill "-$sig" "$DAEMON_PID"
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 100 * E2E_TIME_SCALE; i++)); do
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -0 "$DAEMON_PID" 2>/dev/null && fail "payoutd still running 5 s after SIG$sig"
+	kill -0 "$DAEMON_PID" 2>/dev/null && fail "payoutd still running $((5 * E2E_TIME_SCALE)) s after SIG$sig"
 	set +e
 	wait "$DAEMON_PID"
 	RC=$?

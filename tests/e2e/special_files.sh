@@ -35,7 +35,7 @@ done
 printf '%s\n' 'sale_id,distributor_id,date,amount' 'N1,B1,2026-11-04,12.34' | drop $'sales-new\nline.csv'
 
 set +e
-timeout 20 "$PAYOUTD" -c "$CONF" --once 2>"$LOG"
+timeout $((20 * E2E_TIME_SCALE)) "$PAYOUTD" -c "$CONF" --once 2>"$LOG"
 rc=$?
 set -e
 [[ $rc -ne 124 ]] || fail "payoutd --once hung (killed after 20 s)"
@@ -97,7 +97,7 @@ assert_eq "0" "$(grep -c '^name\.csv' "$report" || true)" "report lines starting
 exec 7>"$INBOX/sales-open.csv"
 printf '%s\n' 'sale_id,distributor_id,date,amount' 'W1,A1,2026-11-03,1.00' >&7
 set +e
-timeout 20 "$PAYOUTD" -c "$CONF" --once 2>"$LOG" 7>&-
+timeout $((20 * E2E_TIME_SCALE)) "$PAYOUTD" -c "$CONF" --once 2>"$LOG" 7>&-
 rc=$?
 set -e
 assert_eq 0 "$rc" "exit status of payoutd --once with a file being written"
