@@ -7,7 +7,9 @@ pkgs=(build-essential cmake pkg-config libcsv-dev libyaml-dev libsqlite3-dev lib
       debhelper dpkg-dev fakeroot lintian git
       # the libFuzzer targets (tests/fuzz/run.sh): libclang-rt-14-dev holds libFuzzer and is
       # only a Recommends of clang; llvm gives llvm-symbolizer for readable stack traces
-      clang libclang-rt-14-dev llvm)
+      clang libclang-rt-14-dev llvm
+      # the e2e tests once under memcheck (tests/valgrind.sh)
+      valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -299,7 +299,10 @@ assert_eq "$bytes" "$(q "SELECT size FROM rejections WHERE name = 'sales-sparse.
 rm -f "$REJECTED/sales-sparse.csv"
 audit_verify_ok
 assert_inbox_idle
-if ((took < 1500)); then
+if ((VG)); then
+	# valgrind runs one thread at a time: the watchdog thread waits for its turn
+	echo "note: watchdog gaps not checked under valgrind (longest: $maxgap ms)"
+elif ((took < 1500)); then
 	echo "note: watchdog check inconclusive: the file was read in under 1.5 s"
 elif ((maxgap >= 1000)); then
 	fail "watchdog: no WATCHDOG=1 for $maxgap ms while one file was read (WATCHDOG_USEC = 1000 ms): under systemd the daemon would be killed and restarted, and would read the same file again"
