@@ -401,15 +401,17 @@ static void feed_text(csvin *r, const char *s, size_t len)
 		/* CRLF and LF end lines; a lone CR (old Mac line ends) would make
 		 * libcsv end rows we cannot give line numbers to: refuse it. A CR at
 		 * the very end of a chunk may be the first half of a CRLF. */
+		/* the kept CR comes first: it is the earlier one on the line, so the
+		 * column is the same wherever the reads split the file (fuzz_csv) */
+		if (r->llen && r->lbuf[r->llen - 1] == '\r' && seg > 0) {
+			fail(r, "%s:%ld:%zu: a carriage return without a line feed (old Mac line ends?): save the file with LF or CRLF line ends",
+			     r->name, r->line, r->llen);
+			return;
+		}
 		const char *cr = seg > 1 ? memchr(s, '\r', seg - 1) : NULL;
 		if (cr) {
 			fail(r, "%s:%ld:%zu: a carriage return without a line feed (old Mac line ends?): save the file with LF or CRLF line ends",
 			     r->name, r->line, r->llen + (size_t)(cr - s) + 1);
-			return;
-		}
-		if (r->llen && r->lbuf[r->llen - 1] == '\r' && seg > 0) {
-			fail(r, "%s:%ld:%zu: a carriage return without a line feed (old Mac line ends?): save the file with LF or CRLF line ends",
-			     r->name, r->line, r->llen);
 			return;
 		}
 		if (r->llen || !nl) {
