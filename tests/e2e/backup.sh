@@ -29,7 +29,7 @@ drop sales-2.csv <<'EOF2'
 sale_id,distributor_id,date,amount
 S4,A1,2026-12-03,130.00
 EOF2
-wait_for 10 "payoutd to book sales-2.csv" test -z "$(ls "$INBOX")"
+wait_for 10 "payoutd to book sales-2.csv" inbox_empty
 stop_daemon
 assert_eq 0 "$RC" "daemon exit status"
 

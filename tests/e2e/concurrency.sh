@@ -50,7 +50,7 @@ for ((i = 0; i < 20; i++)); do
 done
 wait "$writer"
 
-wait_for 60 "the daemon to book every file" test -z "$(ls "$INBOX")"
+wait_for 60 "the daemon to book every file" inbox_empty
 kill -0 "$DAEMON_PID" 2>/dev/null || fail "payoutd died during the storm: $(tail -5 "$LOG")"
 stop_daemon
 assert_eq 0 "$RC" "daemon exit status"

@@ -239,7 +239,9 @@ audit_verify_ok() {
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 50 ms until it
-# succeeds (SECONDS x E2E_TIME_SCALE).
+# succeeds (SECONDS x E2E_TIME_SCALE). COMMAND's words are expanded once, by
+# the call: a condition that must be looked at again on every poll (a file
+# listing, a count) belongs in a function, e.g. inbox_empty.
 wait_for() {
 	local secs=$(($1 * E2E_TIME_SCALE)) what=$2
 	shift 2
@@ -250,6 +252,16 @@ wait_for() {
 		fi
 		sleep 0.05
 	done
+}
+
+# inbox_empty: no file waits in the inbox (.work and dot files aside); for
+# wait_for.
+inbox_empty() {
+	local f
+	for f in "$INBOX"/*; do
+		[[ -e $f || -L $f ]] && return 1
+	done
+	return 0
 }
 
 # start_daemon: `payoutd -c $CONF` in the background (stderr in $LOG); waits
