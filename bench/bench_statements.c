@@ -109,7 +109,7 @@ static engine_line *new_line(gen *g, int32_t recipient, int32_t type)
 		}
 	}
 	engine_line *l = &g->out.lines[g->out.n_lines++];
-	*l = (engine_line){recipient, type, -1, -1, -1, -1, 0, 0, 0};
+	*l = (engine_line){.recipient = recipient, .type = type, .level = -1, .source = -1, .rank = -1, .fee = -1};
 	return l;
 }
 

@@ -162,6 +162,7 @@ typedef struct period_data {
 	int32_t n;
 	int32_t *parent;
 	int64_t *pv, *cv;
+	int64_t *fast_start_cv; /* NULL unless the plan has fast_start */
 	uint8_t *terminated, *q_history, *title;
 	int64_t *carried_in;
 	int history;
@@ -176,6 +177,7 @@ static void period_data_free(period_data *pd)
 	free(pd->parent);
 	free(pd->pv);
 	free(pd->cv);
+	free(pd->fast_start_cv);
 	free(pd->terminated);
 	free(pd->q_history);
 	free(pd->title);
@@ -229,13 +231,56 @@ static int cmp_claw(const void *a, const void *b)
  * lines that the sale's source earned its recipients in Q; aggregated per
  * (recipient, level, source, rate), base = the refunded CV (positive).
  */
+/*
+ * SPEC 11.22: under an `exclusive` fast_start a sale inside its seller's
+ * window paid no unilevel, so its refund claws back only its retail line.
+ * What counts is the plan period Q was closed with (kept in the ledger):
+ * its window length when exclusive, else 0. A few distinct Q per close: a
+ * short list, each plan read once.
+ */
+typedef struct q_window {
+	int32_t q, days;
+} q_window;
+
+static int exclusive_window(ledger *l, int32_t q, q_window **cache, size_t *n, int32_t *days, pd_err *err)
+{
+	for (size_t k = 0; k < *n; k++)
+		if ((*cache)[k].q == q) {
+			*days = (*cache)[k].days;
+			return 0;
+		}
+	*days = 0;
+	sqlite3_stmt *st;
+	if (ledger_prepare(l, "SELECT x.text FROM periods p JOIN plans x ON x.sha256 = p.plan_sha256 WHERE p.period = ?",
+			   &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, q);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		plan *qp = NULL;
+		pd_diag diag = {0};
+		if (plan_load_buf("the plan of a closed period", (const char *)sqlite3_column_blob(st, 0),
+				  (size_t)sqlite3_column_bytes(st, 0), &qp, &diag) == 0 &&
+		    qp->has_fast_start && qp->fast_start_exclusive)
+			*days = qp->fast_start_days;
+		plan_free(qp);
+		pd_diag_free(&diag);
+	}
+	sqlite3_finalize(st);
+	*cache = xrealloc(*cache, (*n + 1) * sizeof **cache);
+	(*cache)[(*n)++] = (q_window){q, *days};
+	return 0;
+}
+
 static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd, pd_err *err)
 {
 	sqlite3_stmt *refunds, *orig;
 	if (ledger_prepare(l,
-		"SELECT r.distributor_id, r.cv, o.booked_period FROM sales r JOIN sales o ON o.sale_id = r.refund_of"
+		"SELECT r.distributor_id, r.cv, o.booked_period, o.day - d.join_date FROM sales r"
+		" JOIN sales o ON o.sale_id = r.refund_of JOIN distributors d ON d.id = r.distributor_id"
 		" WHERE r.refund_of IS NOT NULL AND r.booked_period = ? AND r.flags & 5 = 5", &refunds, err) < 0)
 		return -1;
+	q_window *windows = NULL;
+	size_t n_windows = 0;
 	if (ledger_prepare(l,
 		"SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM period_sources s, json_each(s.paid) j"
 		" WHERE s.period = ? AND s.source = ?", &orig, err) < 0) {
@@ -247,15 +292,21 @@ static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd,
 	while ((step = sqlite3_step(refunds)) == SQLITE_ROW) {
 		const char *src = (const char *)sqlite3_column_text(refunds, 0);
 		int64_t base = -sqlite3_column_int64(refunds, 1);
-		int32_t s = find_id(d, src);
+		int32_t s = find_id(d, src), days = 0;
 		if (s < 0 || base <= 0)
 			continue;
+		if (exclusive_window(l, sqlite3_column_int(refunds, 2), &windows, &n_windows, &days, err) < 0) {
+			rc = -1;
+			break;
+		}
+		int64_t age = sqlite3_column_int64(refunds, 3);
+		int retail_only = days > 0 && age >= 0 && age < days;
 		sqlite3_reset(orig);
 		sqlite3_bind_int(orig, 1, sqlite3_column_int(refunds, 2));
 		sqlite3_bind_text(orig, 2, src, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(orig) == SQLITE_ROW) {
 			int32_t rcpt = find_id(d, (const char *)sqlite3_column_text(orig, 0));
-			if (rcpt < 0)
+			if (rcpt < 0 || (retail_only && sqlite3_column_type(orig, 1) != SQLITE_NULL))
 				continue;
 			if (pd->n_claw == pd->cap_claw) {
 				pd->cap_claw = pd->cap_claw ? pd->cap_claw * 2 : 64;
@@ -269,8 +320,9 @@ static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd,
 			c->base = base;
 		}
 	}
-	if (step != SQLITE_DONE)
+	if (rc == 0 && step != SQLITE_DONE)
 		rc = sql_err(l, err, "reading refunds");
+	free(windows);
 	sqlite3_finalize(refunds);
 	sqlite3_finalize(orig);
 	if (rc < 0 || pd->n_claw == 0)
@@ -287,6 +339,37 @@ static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd,
 		}
 	}
 	pd->n_claw = w;
+	return 0;
+}
+
+/*
+ * fast_start (SPEC 11.27): per distributor, the CV of the sales booked into
+ * P whose date lies in its window, 0 <= date - join_date < days; a
+ * same-period refund counts by its original's date (a late sale by its own).
+ * Clawbacks (refunds of closed periods' sales) are not volumes of P.
+ */
+static int load_fast_start_cv(ledger *l, const plan *p, const dists *d, int32_t P, period_data *pd, pd_err *err)
+{
+	pd->fast_start_cv = xcalloc((size_t)(d->n ? d->n : 1), sizeof *pd->fast_start_cv);
+	sqlite3_stmt *st;
+	if (ledger_prepare(l,
+		"SELECT s.distributor_id, sum(s.cv) FROM sales s JOIN distributors d ON d.id = s.distributor_id"
+		" LEFT JOIN sales o ON o.sale_id = s.refund_of"
+		" WHERE s.booked_period = ?1 AND s.flags & 5 = 1"
+		" AND coalesce(o.day, s.day) - d.join_date >= 0 AND coalesce(o.day, s.day) - d.join_date < ?2"
+		" GROUP BY s.distributor_id", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, P);
+	sqlite3_bind_int(st, 2, p->fast_start_days);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
+		if (i >= 0)
+			pd->fast_start_cv[d->pos[i]] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return sql_err(l, err, "reading fast_start window volumes");
 	return 0;
 }
 
@@ -356,6 +439,9 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 	if (step != SQLITE_DONE)
 		return sql_err(l, err, "reading volumes");
 
+	if (p->has_fast_start && load_fast_start_cv(l, p, d, P, pd, err) < 0)
+		return -1;
+
 	/* rank history, titles and balances from the periods before */
 	if (ledger_prepare(l, "SELECT distributor_id, qualified, title, carried_out FROM period_results WHERE period = ?",
 			   &st, err) < 0)
@@ -389,12 +475,6 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 
 static double seconds(void);
 
-/* as stored in period_results.lines; indexed by engine_line_type */
-static const char *const line_type_names[] = {
-	[LINE_RETAIL] = "retail", [LINE_UNILEVEL] = "unilevel", [LINE_RANK_ADVANCEMENT] = "rank_advancement",
-	[LINE_CAP_ADJUSTMENT] = "cap_adjustment", [LINE_CLAWBACK] = "clawback", [LINE_FEE] = "fee",
-	[LINE_CARRY_IN] = "carry_in",
-};
 
 /* ---- the packed JSON of period_results.lines and period_sources.paid -------------------- */
 
@@ -459,11 +539,13 @@ static void jb_str(jbuf *j, const char *s)
 	jb_char(j, '"');
 }
 
-/* [type, level, source, base, rate, rank, name, amount], as SQLite's json_array writes it */
+/* [type, level, source, base, rate, rank, name, amount], as SQLite's json_array
+ * writes it; a pool line has its name and, after the amount, shares and
+ * total_shares (10 elements). */
 static void jb_line(jbuf *j, const plan *p, const period_data *pd, const engine_line *e)
 {
 	jb_char(j, '[');
-	jb_str(j, line_type_names[e->type]);
+	jb_str(j, engine_line_type_name(e->type));
 	jb_char(j, ',');
 	if (e->level >= 1)
 		jb_i64(j, e->level);
@@ -478,9 +560,15 @@ static void jb_line(jbuf *j, const plan *p, const period_data *pd, const engine_
 	jb_char(j, ',');
 	jb_str(j, e->rank >= 0 ? p->ranks[e->rank].id : NULL);
 	jb_char(j, ',');
-	jb_str(j, e->fee >= 0 ? p->fees[e->fee].name : NULL);
+	jb_str(j, e->fee >= 0 ? p->fees[e->fee].name : e->type == LINE_POOL ? p->pool_name : NULL);
 	jb_char(j, ',');
 	jb_i64(j, e->amount);
+	if (e->type == LINE_POOL) {
+		jb_char(j, ',');
+		jb_i64(j, e->shares);
+		jb_char(j, ',');
+		jb_i64(j, e->total_shares);
+	}
 	jb_char(j, ']');
 }
 
@@ -808,6 +896,7 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 		goto out;
 	t[1] = seconds();
 	engine_input in = {.p = p, .n = pd.n, .parent = pd.parent, .pv = pd.pv, .cv = pd.cv,
+			   .fast_start_cv = pd.fast_start_cv,
 			   .terminated = pd.terminated, .q_history = pd.q_history, .history = pd.history,
 			   .title = pd.title, .carried_in = pd.carried_in, .net_sales = pd.net_sales,
 			   .clawbacks = pd.claw, .n_clawbacks = pd.n_claw};
@@ -1126,14 +1215,11 @@ static int regen_lines(regen *g, int32_t i, const char *text, int len)
 		goto out;
 	for (size_t x = 0; x < json_array_size(arr); x++) {
 		json_t *ln = json_array_get(arr, x);
-		if (!json_is_array(ln) || json_array_size(ln) != 8)
-			goto out;
 		engine_line e = {.recipient = i, .level = -1, .source = -1, .rank = -1, .fee = -1};
-		const char *type = json_string_value(json_array_get(ln, 0));
-		e.type = -1;
-		for (int t = 0; type && t < (int)(sizeof line_type_names / sizeof *line_type_names); t++)
-			if (strcmp(line_type_names[t], type) == 0)
-				e.type = t;
+		e.type = engine_line_type_find(json_string_value(json_array_get(ln, 0)));
+		size_t want = e.type == LINE_POOL ? 10 : 8;
+		if (!json_is_array(ln) || json_array_size(ln) != want)
+			goto out;
 		json_t *lv = json_array_get(ln, 1), *src = json_array_get(ln, 2), *rk = json_array_get(ln, 5),
 		       *fee = json_array_get(ln, 6);
 		if (e.type < 0 || !json_is_integer(json_array_get(ln, 3)) || !json_is_integer(json_array_get(ln, 4)) ||
@@ -1151,7 +1237,13 @@ static int regen_lines(regen *g, int32_t i, const char *text, int len)
 			goto out;
 		if (json_is_string(rk) && stored_rank(g->p, json_string_value(rk), &e.rank) < 0)
 			goto out;
-		if (json_is_string(fee)) {
+		if (e.type == LINE_POOL) {
+			json_t *sh = json_array_get(ln, 8), *tot = json_array_get(ln, 9);
+			if (!json_is_integer(sh) || !json_is_integer(tot))
+				goto out;
+			e.shares = json_integer_value(sh);
+			e.total_shares = json_integer_value(tot);
+		} else if (json_is_string(fee)) {
 			for (size_t f = 0; f < g->p->n_fees && e.fee < 0; f++)
 				if (strcmp(g->p->fees[f].name, json_string_value(fee)) == 0)
 					e.fee = (int32_t)f;

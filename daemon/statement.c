@@ -176,16 +176,7 @@ static int sb_finish(sbuf *b, char **buf, size_t *len)
 
 /* ---- shared checks and names -------------------------------------------- */
 
-static const char *const line_type_name[] = {
-	[LINE_RETAIL] = "retail",
-	[LINE_UNILEVEL] = "unilevel",
-	[LINE_RANK_ADVANCEMENT] = "rank_advancement",
-	[LINE_CAP_ADJUSTMENT] = "cap_adjustment",
-	[LINE_CLAWBACK] = "clawback",
-	[LINE_FEE] = "fee",
-	[LINE_CARRY_IN] = "carry_in",
-};
-#define N_LINE_TYPES ((int32_t)(sizeof line_type_name / sizeof line_type_name[0]))
+#define N_LINE_TYPES LINE_N_TYPES
 
 static bool period_ok(const stmt_period *sp)
 {
@@ -223,21 +214,25 @@ static const char *fee_name(const stmt_period *sp, int32_t f)
 	return f >= 0 && (size_t)f < sp->p->n_fees ? sp->p->fees[f].name : NULL;
 }
 
-/* Which members a line carries (SPEC 11.21): decided by its type, never by
- * whether a value happens to be zero. */
+/* Which members a line carries (SPEC 6.8, 11.21): decided by its type, never
+ * by whether a value happens to be zero. A pool line has a base (the pool)
+ * and shares but no rate. */
 static bool has_base_rate(int32_t type)
 {
-	return type == LINE_RETAIL || type == LINE_UNILEVEL || type == LINE_CLAWBACK;
+	return type == LINE_RETAIL || type == LINE_UNILEVEL || type == LINE_CLAWBACK || type == LINE_DIFFERENTIAL ||
+	       type == LINE_FAST_START || type == LINE_MATCHING;
 }
 
 static bool has_level(const engine_line *l)
 {
-	return (l->type == LINE_UNILEVEL || l->type == LINE_CLAWBACK) && l->level >= 1;
+	return (l->type == LINE_UNILEVEL || l->type == LINE_CLAWBACK || l->type == LINE_FAST_START ||
+		l->type == LINE_MATCHING) && l->level >= 1;
 }
 
 static bool has_source(int32_t type)
 {
-	return type == LINE_RETAIL || type == LINE_UNILEVEL || type == LINE_CLAWBACK;
+	return type == LINE_RETAIL || type == LINE_UNILEVEL || type == LINE_CLAWBACK || type == LINE_DIFFERENTIAL ||
+	       type == LINE_FAST_START || type == LINE_MATCHING;
 }
 
 int statement_wanted(const stmt_period *sp, int32_t i)
@@ -383,7 +378,7 @@ static bool j_line(sbuf *b, const stmt_period *sp, const engine_line *l)
 	if (l->type < 0 || l->type >= N_LINE_TYPES)
 		return false;
 	SB_LIT(b, "{\n      \"type\": \"");
-	sb_puts(b, line_type_name[l->type]); /* constant, nothing to escape */
+	sb_puts(b, engine_line_type_name(l->type)); /* constant, nothing to escape */
 	sb_putc(b, '"');
 	if (has_level(l)) {
 		SB_LIT(b, ",\n      \"level\": ");
@@ -413,6 +408,18 @@ static bool j_line(sbuf *b, const stmt_period *sp, const engine_line *l)
 		SB_LIT(b, ",\n      \"name\": ");
 		if (!j_str(b, fee_name(sp, l->fee)))
 			return false;
+	}
+	if (l->type == LINE_POOL) {
+		/* SPEC 11.28: shares print as JSON integers; no rate */
+		SB_LIT(b, ",\n      \"name\": ");
+		if (!j_str(b, sp->p->pool_name ? sp->p->pool_name : ""))
+			return false;
+		SB_LIT(b, ",\n      \"base\": ");
+		j_money_str(b, l->base);
+		SB_LIT(b, ",\n      \"shares\": ");
+		sb_int(b, l->shares);
+		SB_LIT(b, ",\n      \"total_shares\": ");
+		sb_int(b, l->total_shares);
 	}
 	SB_LIT(b, ",\n      \"amount\": ");
 	j_money_str(b, l->amount);
@@ -566,6 +573,20 @@ int statement_summary_json(const stmt_period *sp, char **buf, size_t *len)
 	for (size_t r = 0; rk && r < p->n_ranks; r++)
 		j_set(rk, p->ranks[r].id, json_integer(ranks[r]), &bad);
 	j_set(root, "ranks", rk, &bad);
+	if (p->has_pool) {
+		/* SPEC 11.28: before any cap; with no holder the whole pool remains */
+		int64_t remainder = o->pool - o->pool_allotted;
+		json_t *pl = json_object(), *arr = json_array();
+		j_set(pl, "name", json_string(p->pool_name ? p->pool_name : ""), &bad);
+		j_set(pl, "pool", j_money(o->pool), &bad);
+		j_set(pl, "total_shares", json_integer(o->pool_total_shares), &bad);
+		j_set(pl, "allotted", j_money(o->pool_allotted), &bad);
+		j_set(pl, "remainder", j_money(remainder), &bad);
+		if (!arr || json_array_append_new(arr, pl) < 0)
+			bad = true;
+		j_set(root, "pools", arr, &bad);
+		j_set(root, "pool_remainder", j_money(remainder), &bad);
+	}
 	free(ranks);
 	return j_finish(root, bad, buf, len);
 }
@@ -766,6 +787,11 @@ static const char *const line_type_label[] = {
 	[LINE_RETAIL] = "Retail",
 	[LINE_UNILEVEL] = "Unilevel",
 	[LINE_RANK_ADVANCEMENT] = "Rank advancement",
+	[LINE_DIFFERENTIAL] = "Differential",
+	[LINE_BINARY] = "Binary",
+	[LINE_FAST_START] = "Fast start",
+	[LINE_POOL] = "Pool",
+	[LINE_MATCHING] = "Matching",
 	[LINE_CAP_ADJUSTMENT] = "Cap adjustment",
 	[LINE_CLAWBACK] = "Clawback",
 	[LINE_FEE] = "Fee",
@@ -918,11 +944,14 @@ static int put_charts(sbuf *b, const money_style *ms, const stmt_period *sp, int
 	}
 
 	/* earnings by type: the commissions, then what was taken off them */
-	static const int32_t shown[] = {LINE_RETAIL, LINE_UNILEVEL, LINE_RANK_ADVANCEMENT,
+	static const int32_t shown[] = {LINE_RETAIL, LINE_UNILEVEL, LINE_RANK_ADVANCEMENT, LINE_DIFFERENTIAL,
+					LINE_BINARY, LINE_FAST_START, LINE_POOL, LINE_MATCHING,
 					LINE_CAP_ADJUSTMENT, LINE_CLAWBACK, LINE_FEE};
 	static const char *const plural[] = {
 		[LINE_RETAIL] = "Retail", [LINE_UNILEVEL] = "Unilevel",
-		[LINE_RANK_ADVANCEMENT] = "Rank advancement", [LINE_CAP_ADJUSTMENT] = "Cap adjustment",
+		[LINE_RANK_ADVANCEMENT] = "Rank advancement", [LINE_DIFFERENTIAL] = "Differential",
+		[LINE_BINARY] = "Binary", [LINE_FAST_START] = "Fast start", [LINE_POOL] = "Pool",
+		[LINE_MATCHING] = "Matching", [LINE_CAP_ADJUSTMENT] = "Cap adjustment",
 		[LINE_CLAWBACK] = "Clawbacks", [LINE_FEE] = "Fees", [LINE_CARRY_IN] = "Carried in"};
 	const char *labels[sizeof shown / sizeof shown[0]];
 	int64_t amounts[sizeof shown / sizeof shown[0]];
@@ -1019,6 +1048,22 @@ static int put_lines(sbuf *b, const money_style *ms, const stmt_period *sp, int3
 				SB_LIT(b, "<span class=\"det\">of unilevel</span>");
 			else
 				SB_LIT(b, "<span class=\"det\">of retail</span>");
+		} else if (l->type == LINE_DIFFERENTIAL) {
+			/* by leg: whose group the volume came through */
+			if (l->source == i)
+				SB_LIT(b, "<span class=\"det\">own sales</span>");
+			else
+				SB_LIT(b, "<span class=\"det\">leg</span>");
+		} else if (l->type == LINE_MATCHING) {
+			SB_LIT(b, "<span class=\"det\">generation</span>");
+		} else if (l->type == LINE_POOL) {
+			SB_LIT(b, "<span class=\"det\">");
+			sb_html(b, sp->p->pool_name ? sp->p->pool_name : "");
+			SB_LIT(b, ": ");
+			sb_int(b, l->shares);
+			SB_LIT(b, " of ");
+			sb_int(b, l->total_shares);
+			SB_LIT(b, " shares</span>");
 		}
 		SB_LIT(b, "</td><td class=\"num\">");
 		if (has_level(l))
@@ -1027,7 +1072,7 @@ static int put_lines(sbuf *b, const money_style *ms, const stmt_period *sp, int3
 		if (has_source(l->type))
 			sb_html(b, source_id(sp, l));
 		SB_LIT(b, "</td><td class=\"num\">");
-		if (has_base_rate(l->type))
+		if (has_base_rate(l->type) || l->type == LINE_POOL)
 			put_volume(b, l->base);
 		SB_LIT(b, "</td><td class=\"num\">");
 		if (has_base_rate(l->type))

@@ -40,8 +40,28 @@ static inline void push(lines_buf *b, const engine_line *l)
 static engine_line make_line(int32_t recipient, engine_line_type type)
 {
 	engine_line l = {.recipient = recipient, .type = type, .level = -1, .source = -1, .rank = -1,
-			 .fee = -1, .base = 0, .rate = 0, .amount = 0};
+			 .fee = -1, .base = 0, .rate = 0, .shares = 0, .total_shares = 0, .amount = 0};
 	return l;
+}
+
+static const char *const line_type_names[LINE_N_TYPES] = {
+	[LINE_RETAIL] = "retail", [LINE_UNILEVEL] = "unilevel", [LINE_RANK_ADVANCEMENT] = "rank_advancement",
+	[LINE_DIFFERENTIAL] = "differential", [LINE_BINARY] = "binary", [LINE_FAST_START] = "fast_start",
+	[LINE_POOL] = "pool", [LINE_MATCHING] = "matching", [LINE_CAP_ADJUSTMENT] = "cap_adjustment",
+	[LINE_CLAWBACK] = "clawback", [LINE_FEE] = "fee", [LINE_CARRY_IN] = "carry_in",
+};
+
+const char *engine_line_type_name(int type)
+{
+	return type >= 0 && type < LINE_N_TYPES ? line_type_names[type] : NULL;
+}
+
+int engine_line_type_find(const char *name)
+{
+	for (int t = 0; name && t < LINE_N_TYPES; t++)
+		if (strcmp(line_type_names[t], name) == 0)
+			return t;
+	return -1;
 }
 
 int engine_max_periods(const plan *p)
@@ -157,6 +177,213 @@ static int cmp_line(const void *a, const void *b)
 	return 0;
 }
 
+/* ---- the families of SPEC 6.8 ---------------------------------------------------------- */
+
+/* The bracket rate of a group volume: the highest bracket whose `from` <= gv, else 0. */
+static int64_t bracket_rate(const plan *p, int64_t gv)
+{
+	int64_t r = 0;
+	for (int b = 0; b < p->n_brackets && p->diff_from[b] <= gv; b++)
+		r = p->diff_rate[b];
+	return r;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * differential (SPEC 6.8, 11.23). Each distributor earns, on every unit of
+ * CV in its group, its bracket rate minus the highest rate on the path from
+ * the seller up to just below itself. Linear: h[c] holds c's group CV split
+ * by that "highest rate so far" (one of the K distinct bracket rates, 0
+ * included), built bottom-up. When c is done, its sponsor a earns on each
+ * part at rate(a) - part's rate (one line per differential, source = c),
+ * and the parts move up into h[a] with their rate raised to at least
+ * rate(a). n x K int64 of memory, K <= PLAN_MAX_BRACKETS + 1.
+ */
+static int differential(const engine_input *in, const engine_result *res, lines_buf *lb, pd_err *err)
+{
+	const plan *p = in->p;
+	int32_t n = in->n;
+	int64_t rates[PLAN_MAX_BRACKETS + 1];
+	int nk = 0;
+	rates[nk++] = 0;
+	for (int b = 0; b < p->n_brackets; b++)
+		rates[nk++] = p->diff_rate[b];
+	qsort(rates, (size_t)nk, sizeof *rates, cmp_i64);
+	int k = 0;
+	for (int j = 1; j < nk; j++)
+		if (rates[j] != rates[k])
+			rates[++k] = rates[j];
+	nk = k + 1;
+	uint8_t *idx = xmalloc((size_t)(n ? n : 1)); /* i's rate as an index into rates */
+	for (int32_t i = 0; i < n; i++) {
+		int64_t r = bracket_rate(p, res[i].gv);
+		int j = 0;
+		while (rates[j] != r)
+			j++;
+		idx[i] = (uint8_t)j;
+	}
+	int64_t *h = xcalloc((size_t)(n ? n : 1) * (size_t)nk, sizeof *h);
+	int rc = -1;
+	for (int32_t c = n - 1; c >= 0; c--) {
+		int64_t *hc = h + (size_t)c * (size_t)nk;
+		if (__builtin_add_overflow(hc[idx[c]], in->cv[c], &hc[idx[c]]))
+			goto overflow;
+		int own = res[c].active && idx[c] > 0 && in->cv[c] != 0;
+		if (own) { /* on its own sales: its full rate (source = itself) */
+			engine_line l = make_line(c, LINE_DIFFERENTIAL);
+			l.source = c;
+			l.base = in->cv[c];
+			l.rate = rates[idx[c]];
+			if (money_apply_rate(l.base, l.rate, &l.amount) < 0)
+				goto overflow;
+			push(lb, &l);
+		}
+		int32_t a = in->parent[c];
+		if (a < 0)
+			continue;
+		int64_t *ha = h + (size_t)a * (size_t)nk;
+		int earns = res[a].active; /* active implies not terminated */
+		for (int j = 0; j < nk; j++) {
+			if (hc[j] == 0)
+				continue;
+			if (earns && idx[a] > j) {
+				engine_line l = make_line(a, LINE_DIFFERENTIAL);
+				l.source = c;
+				l.base = hc[j];
+				l.rate = rates[idx[a]] - rates[j];
+				if (money_apply_rate(l.base, l.rate, &l.amount) < 0)
+					goto overflow;
+				push(lb, &l);
+			}
+			int to = j > idx[a] ? j : idx[a];
+			if (__builtin_add_overflow(ha[to], hc[j], &ha[to]))
+				goto overflow;
+		}
+	}
+	rc = 0;
+	goto done;
+overflow:
+	pd_errf(err, "engine: differential amount overflow");
+done:
+	free(h);
+	free(idx);
+	return rc;
+}
+
+/* fast_start (SPEC 6.8, 11.27): the k-th sponsor above the seller earns
+ * levels[k-1] of the seller's window CV; no compression, an inactive
+ * sponsor's share is not passed on. */
+static int fast_start(const engine_input *in, const engine_result *res, lines_buf *lb, pd_err *err)
+{
+	const plan *p = in->p;
+	for (int32_t s = 0; s < in->n; s++) {
+		int64_t base = in->fast_start_cv[s];
+		if (base == 0)
+			continue;
+		int32_t a = in->parent[s];
+		for (int k = 1; k <= p->fast_start_levels && a >= 0; k++, a = in->parent[a]) {
+			int64_t rate = p->fast_start_rates[k - 1];
+			if (!res[a].active || rate <= 0)
+				continue;
+			engine_line l = make_line(a, LINE_FAST_START);
+			l.level = k;
+			l.source = s;
+			l.base = base;
+			l.rate = rate;
+			if (money_apply_rate(base, rate, &l.amount) < 0)
+				return pd_errf(err, "engine: fast_start amount overflow");
+			push(lb, &l);
+		}
+	}
+	return 0;
+}
+
+/* pool (SPEC 6.8, 11.28): floor(share x total CV), split by shares, each
+ * share floored; what the floors leave is out->pool - out->pool_allotted. */
+static int pool(const engine_input *in, const engine_result *res, lines_buf *lb, engine_output *out, pd_err *err)
+{
+	const plan *p = in->p;
+	int64_t total_cv = 0, shares = 0;
+	for (int32_t i = 0; i < in->n; i++)
+		if (__builtin_add_overflow(total_cv, in->cv[i], &total_cv))
+			return pd_errf(err, "engine: total CV overflow");
+	if (total_cv < 0)
+		total_cv = 0;
+	out->total_cv = total_cv;
+	if (money_floor_div((__int128)p->pool_share * total_cv, RATE_SCALE, &out->pool) < 0)
+		return pd_errf(err, "engine: pool overflow");
+	for (int32_t i = 0; i < in->n; i++)
+		if (res[i].active)
+			shares += p->pool_shares[res[i].paid_as]; /* <= 10^6 x 2^31: no overflow */
+	out->pool_total_shares = shares;
+	if (out->pool <= 0 || shares <= 0)
+		return 0;
+	for (int32_t i = 0; i < in->n; i++) {
+		int64_t mine = res[i].active ? p->pool_shares[res[i].paid_as] : 0;
+		if (mine <= 0)
+			continue;
+		engine_line l = make_line(i, LINE_POOL);
+		l.base = out->pool;
+		l.shares = mine;
+		l.total_shares = shares;
+		if (money_floor_div((__int128)out->pool * mine, shares, &l.amount) < 0)
+			return pd_errf(err, "engine: pool overflow");
+		out->pool_allotted += l.amount; /* sum of floors <= pool */
+		push(lb, &l);
+	}
+	return 0;
+}
+
+/* matching (SPEC 6.8, 11.26): the commissions of the matched types each
+ * distributor earned (before the cap) are matched at generation g by its
+ * g-th sponsor, at that sponsor's paid-as rank's rate; no compression. */
+static int matching(const engine_input *in, const engine_result *res, lines_buf *lb, pd_err *err)
+{
+	const plan *p = in->p;
+	int32_t n = in->n;
+	int64_t *m = xcalloc((size_t)(n ? n : 1), sizeof *m);
+	size_t before = lb->n;
+	int rc = -1;
+	for (size_t k = 0; k < before; k++) {
+		const engine_line *l = &lb->v[k];
+		if ((p->matching_of & (1u << l->type)) &&
+		    __builtin_add_overflow(m[l->recipient], l->amount, &m[l->recipient]))
+			goto overflow;
+	}
+	for (int32_t s = 0; s < n; s++) {
+		if (m[s] == 0)
+			continue;
+		int32_t a = in->parent[s];
+		for (int g = 1; g <= p->matching_max_gens && a >= 0; g++, a = in->parent[a]) {
+			if (!res[a].active)
+				continue;
+			int64_t rate = plan_matching_rate(p, res[a].paid_as, g);
+			if (rate <= 0)
+				continue;
+			engine_line l = make_line(a, LINE_MATCHING);
+			l.level = g;
+			l.source = s;
+			l.base = m[s];
+			l.rate = rate;
+			if (money_apply_rate(l.base, rate, &l.amount) < 0)
+				goto overflow;
+			push(lb, &l);
+		}
+	}
+	rc = 0;
+	goto done;
+overflow:
+	pd_errf(err, "engine: matching amount overflow");
+done:
+	free(m);
+	return rc;
+}
+
 static int check_input(const engine_input *in, pd_err *err)
 {
 	if (in->n < 0 || !in->p || in->p->n_ranks == 0 || in->p->n_ranks > 255)
@@ -171,6 +398,8 @@ static int check_input(const engine_input *in, pd_err *err)
 		if (c->recipient < 0 || c->recipient >= in->n || c->source < -1 || c->source >= in->n)
 			return pd_errf(err, "engine: clawback %zu names a distributor out of range", k);
 	}
+	if (in->p->has_fast_start && !in->fast_start_cv)
+		return pd_errf(err, "engine: a fast_start plan needs each distributor's window CV");
 	return 0;
 }
 
@@ -261,6 +490,12 @@ int engine_run(const engine_input *in, engine_output *out, pd_err *err)
 		for (int32_t s = 0; s < n; s++) {
 			if (in->cv[s] == 0)
 				continue;
+			/* SPEC 11.27: exclusive fast_start window CV pays no unilevel */
+			int64_t base = in->cv[s];
+			if (p->has_fast_start && p->fast_start_exclusive)
+				base -= in->fast_start_cv[s];
+			if (base == 0)
+				continue;
 			int32_t a = up[s];
 			for (int k = 1; k <= p->unilevel_max_levels && a >= 0; k++, a = up[a]) {
 				if (!earn[a])
@@ -272,7 +507,7 @@ int engine_run(const engine_input *in, engine_output *out, pd_err *err)
 				engine_line l = make_line(a, LINE_UNILEVEL);
 				l.level = k;
 				l.source = s;
-				l.base = in->cv[s];
+				l.base = base;
 				l.rate = rate;
 				if (money_apply_rate(l.base, l.rate, &l.amount) < 0) {
 					pd_errf(err, "engine: unilevel amount overflow");
@@ -295,6 +530,15 @@ int engine_run(const engine_input *in, engine_output *out, pd_err *err)
 				l.amount = p->advancement_bonus[r];
 				push(&lb, &l);
 			}
+
+	if (p->has_differential && differential(in, res, &lb, err) < 0)
+		goto out;
+	if (p->has_fast_start && fast_start(in, res, &lb, err) < 0)
+		goto out;
+	if (p->has_pool && pool(in, res, &lb, out, err) < 0)
+		goto out;
+	if (p->has_matching && matching(in, res, &lb, err) < 0)
+		goto out;
 
 	int64_t total = 0;
 	for (size_t k = 0; k < lb.n; k++)

@@ -53,18 +53,27 @@ static const char *const legs_keys[] = {"count", "min_rank"};
 static const char *const retail_keys[] = {"type", "rate"};
 static const char *const unilevel_keys[] = {"type", "compression", "levels"};
 static const char *const advancement_keys[] = {"type", "bonus"};
+static const char *const differential_keys[] = {"type", "brackets"};
+static const char *const bracket_keys[] = {"from", "rate"};
+static const char *const fast_start_keys[] = {"type", "days", "levels", "exclusive"};
+static const char *const pool_keys[] = {"type", "name", "share", "shares"};
+static const char *const matching_keys[] = {"type", "of", "generations"};
 static const char *const caps_keys[] = {"payout_ratio"};
 static const char *const fee_keys[] = {"name", "amount"};
 
 static void load_retail(pctx *ctx, const yt_node *n, plan *p);
 static void load_unilevel(pctx *ctx, const yt_node *n, plan *p);
 static void load_advancement(pctx *ctx, const yt_node *n, plan *p);
+static void load_differential(pctx *ctx, const yt_node *n, plan *p);
+static void load_fast_start(pctx *ctx, const yt_node *n, plan *p);
+static void load_pool(pctx *ctx, const yt_node *n, plan *p);
+static void load_matching(pctx *ctx, const yt_node *n, plan *p);
 
 /*
- * The commission types: those this version pays (with their keys and
- * reader), then the families of SPEC 6.8 that the language names but the
- * engine does not pay yet (load == NULL): a plan using one is refused
- * rather than silently paying less than it says.
+ * The commission types, indexed by plan_type, with their keys and reader. A
+ * type the engine does not pay yet has load == NULL (binary, whose placement
+ * tree and carried volumes the close does not keep yet): a plan using it is
+ * refused rather than silently paying less than it says.
  */
 static const struct commission_type {
 	const char *name;
@@ -77,13 +86,35 @@ static const struct commission_type {
 	{"unilevel", "a unilevel commission", unilevel_keys, NKEYS(unilevel_keys), load_unilevel},
 	{"rank_advancement", "a rank_advancement commission", advancement_keys, NKEYS(advancement_keys),
 	 load_advancement},
-	{"differential", NULL, NULL, 0, NULL},
+	{"differential", "a differential commission", differential_keys, NKEYS(differential_keys),
+	 load_differential},
 	{"binary", NULL, NULL, 0, NULL},
-	{"matching", NULL, NULL, 0, NULL},
-	{"fast_start", NULL, NULL, 0, NULL},
-	{"pool", NULL, NULL, 0, NULL},
+	{"fast_start", "a fast_start commission", fast_start_keys, NKEYS(fast_start_keys), load_fast_start},
+	{"pool", "a pool commission", pool_keys, NKEYS(pool_keys), load_pool},
+	{"matching", "a matching commission", matching_keys, NKEYS(matching_keys), load_matching},
 };
 #define N_COMMISSION_TYPES NKEYS(commission_types)
+_Static_assert(N_COMMISSION_TYPES == PLAN_N_TYPES, "one entry per plan_type, in its order");
+
+const char *plan_type_name(plan_type t)
+{
+	return t >= 0 && t < PLAN_N_TYPES ? commission_types[t].name : NULL;
+}
+
+int plan_has_type(const plan *p, plan_type t)
+{
+	switch (t) {
+	case PLAN_RETAIL: return p->has_retail;
+	case PLAN_UNILEVEL: return p->has_unilevel;
+	case PLAN_RANK_ADVANCEMENT: return p->has_rank_advancement;
+	case PLAN_DIFFERENTIAL: return p->has_differential;
+	case PLAN_BINARY: return 0;
+	case PLAN_FAST_START: return p->has_fast_start;
+	case PLAN_POOL: return p->has_pool;
+	case PLAN_MATCHING: return p->has_matching;
+	default: return 0;
+	}
+}
 
 static void unknown_key(pctx *ctx, const yt_node *k, const char *const *keys, size_t nkeys,
 			const char *where)
@@ -448,6 +479,59 @@ static void load_retail(pctx *ctx, const yt_node *n, plan *p)
 		p->has_retail = 1;
 }
 
+/*
+ * A mapping of rank id to a list of rates, one per level or generation
+ * (unilevel levels, matching generations): a n_ranks x max table of
+ * millionths (0 past a rank's list) and each rank's list length. `what` is
+ * the key ("levels"), `unit` one entry ("level").
+ */
+static void load_rank_lists(pctx *ctx, const yt_node *lv, const plan *p, const char *what, const char *unit,
+			    int64_t **rates, int **lens, int *maxp)
+{
+	*lens = xcalloc(p->n_ranks ? p->n_ranks : 1, sizeof **lens);
+	*rates = NULL;
+	*maxp = 0;
+	if (lv->kind != YT_MAP) {
+		pd_diag_at(ctx->diag, AT(lv), "%s: expected a mapping of rank id to a list of rates, found %s", what,
+			   yt_is_null(lv) ? "nothing" : yt_kind_name(lv));
+		return;
+	}
+	/* the longest valid list sizes the table */
+	int max = 0;
+	for (size_t i = 0; i < lv->n; i++) {
+		const yt_node *list = lv->vals[i];
+		if (list->kind == YT_SEQ && list->n <= PLAN_MAX_LEVELS && (int)list->n > max)
+			max = (int)list->n;
+	}
+	*maxp = max;
+	*rates = xcalloc(p->n_ranks * (size_t)max + 1, sizeof **rates);
+	char label[128];
+	for (size_t i = 0; i < lv->n; i++) {
+		const yt_node *key = lv->keys[i], *list = lv->vals[i];
+		int r = -1;
+		rank_ref(ctx, p, key, what, &r);
+		snprintf(label, sizeof label, "%s of %.80s", what, key->str);
+		if (list->kind != YT_SEQ) {
+			pd_diag_at(ctx->diag, AT(list), "%s: expected a list of rates, one per %s, found %s", label, unit,
+				   yt_is_null(list) ? "nothing" : yt_kind_name(list));
+			continue;
+		}
+		if (list->n > PLAN_MAX_LEVELS) {
+			pd_diag_at(ctx->diag, AT(list), "%s: %zu %ss, at most %d are allowed", label, list->n, unit,
+				   PLAN_MAX_LEVELS);
+			continue;
+		}
+		for (size_t k = 0; k < list->n; k++) {
+			int64_t rate = 0;
+			snprintf(label, sizeof label, "%s %zu of %.80s", unit, k + 1, key->str);
+			if (rate_value(ctx, list->vals[k], label, &rate) == 0 && r >= 0)
+				(*rates)[(size_t)r * (size_t)max + k] = rate;
+		}
+		if (r >= 0)
+			(*lens)[r] = (int)list->n;
+	}
+}
+
 static void load_unilevel(pctx *ctx, const yt_node *n, plan *p)
 {
 	p->has_unilevel = 1;
@@ -461,48 +545,11 @@ static void load_unilevel(pctx *ctx, const yt_node *n, plan *p)
 			pd_diag_at(ctx->diag, AT(v), "compression: \"%s\" is not dynamic or none", s);
 	}
 	const yt_node *lv = required(ctx, n, "levels", "unilevel commission");
-	if (!lv)
-		return;
-	if (lv->kind != YT_MAP) {
-		pd_diag_at(ctx->diag, AT(lv), "levels: expected a mapping of rank id to a list of rates, found %s",
-			   yt_is_null(lv) ? "nothing" : yt_kind_name(lv));
-		return;
-	}
-	/* the longest valid list sizes the table */
-	int max = 0;
-	for (size_t i = 0; i < lv->n; i++) {
-		const yt_node *list = lv->vals[i];
-		if (list->kind == YT_SEQ && list->n <= PLAN_MAX_LEVELS && (int)list->n > max)
-			max = (int)list->n;
-	}
-	p->unilevel_max_levels = max;
-	p->unilevel_levels = xcalloc(p->n_ranks, sizeof *p->unilevel_levels);
-	p->unilevel_rates = xcalloc(p->n_ranks * (size_t)max, sizeof *p->unilevel_rates);
-	char label[128];
-	for (size_t i = 0; i < lv->n; i++) {
-		const yt_node *key = lv->keys[i], *list = lv->vals[i];
-		int r = -1;
-		rank_ref(ctx, p, key, "levels", &r);
-		snprintf(label, sizeof label, "levels of %.80s", key->str);
-		if (list->kind != YT_SEQ) {
-			pd_diag_at(ctx->diag, AT(list), "%s: expected a list of rates, one per level, found %s", label,
-				   yt_is_null(list) ? "nothing" : yt_kind_name(list));
-			continue;
-		}
-		if (list->n > PLAN_MAX_LEVELS) {
-			pd_diag_at(ctx->diag, AT(list), "%s: %zu levels, at most %d are allowed", label, list->n,
-				   PLAN_MAX_LEVELS);
-			continue;
-		}
-		for (size_t k = 0; k < list->n; k++) {
-			int64_t rate = 0;
-			snprintf(label, sizeof label, "level %zu of %.80s", k + 1, key->str);
-			if (rate_value(ctx, list->vals[k], label, &rate) == 0 && r >= 0)
-				p->unilevel_rates[(size_t)r * (size_t)max + k] = rate;
-		}
-		if (r >= 0)
-			p->unilevel_levels[r] = (int)list->n;
-	}
+	if (lv)
+		load_rank_lists(ctx, lv, p, "levels", "level", &p->unilevel_rates, &p->unilevel_levels,
+				&p->unilevel_max_levels);
+	else
+		p->unilevel_levels = xcalloc(p->n_ranks ? p->n_ranks : 1, sizeof *p->unilevel_levels);
 }
 
 static void load_advancement(pctx *ctx, const yt_node *n, plan *p)
@@ -534,6 +581,162 @@ static void load_advancement(pctx *ctx, const yt_node *n, plan *p)
 	}
 }
 
+/* differential (SPEC 6.8, 11.23): brackets lowest first, `from` strictly increasing. */
+static void load_differential(pctx *ctx, const yt_node *n, plan *p)
+{
+	p->has_differential = 1;
+	const yt_node *b = required(ctx, n, "brackets", "differential commission");
+	if (!b)
+		return;
+	if (b->kind != YT_SEQ || b->n == 0) {
+		pd_diag_at(ctx->diag, AT(b), "brackets: expected a list of { from: GV, rate: RATE }, lowest first, "
+			   "found %s", b->kind == YT_SEQ ? "an empty list" : yt_is_null(b) ? "nothing" : yt_kind_name(b));
+		return;
+	}
+	if (b->n > PLAN_MAX_BRACKETS) {
+		pd_diag_at(ctx->diag, AT(b), "brackets: %zu brackets, at most %d are allowed", b->n, PLAN_MAX_BRACKETS);
+		return;
+	}
+	p->n_brackets = (int)b->n;
+	p->diff_from = xcalloc(b->n, sizeof *p->diff_from);
+	p->diff_rate = xcalloc(b->n, sizeof *p->diff_rate);
+	const yt_node *prev = NULL;
+	for (size_t i = 0; i < b->n; i++) {
+		const yt_node *e = b->vals[i], *v;
+		if (e->kind != YT_MAP) {
+			pd_diag_at(ctx->diag, AT(e), "brackets: each entry must be a mapping { from: GV, rate: RATE }");
+			prev = NULL;
+			continue;
+		}
+		check_keys(ctx, e, bracket_keys, NKEYS(bracket_keys), "a differential bracket");
+		int ok = 1;
+		if ((v = required(ctx, e, "from", "differential bracket")))
+			ok = hundredths_value(ctx, v, "from", "a group volume", 0, &p->diff_from[i]) == 0;
+		else
+			ok = 0;
+		if ((v = required(ctx, e, "rate", "differential bracket")))
+			rate_value(ctx, v, "rate", &p->diff_rate[i]);
+		if (ok && prev && p->diff_from[i] <= p->diff_from[i - 1])
+			pd_diag_at(ctx->diag, AT(yt_get(e, "from")),
+				   "from: %s is not above the previous bracket's (line %d): `from` must strictly increase",
+				   yt_get(e, "from")->str, prev->line);
+		prev = ok ? yt_get(e, "from") : NULL;
+	}
+}
+
+/* fast_start (SPEC 6.8, 11.27). */
+static void load_fast_start(pctx *ctx, const yt_node *n, plan *p)
+{
+	p->has_fast_start = 1;
+	const yt_node *v;
+	int days = 0;
+	if ((v = required(ctx, n, "days", "fast_start commission")) &&
+	    whole_value(ctx, v, "days", 1, 3660, &days) == 0)
+		p->fast_start_days = days;
+	if ((v = yt_get(n, "exclusive"))) {
+		const char *s = scalar(ctx, v, "exclusive");
+		if (s && strcmp(s, "true") == 0)
+			p->fast_start_exclusive = 1;
+		else if (s && strcmp(s, "false") != 0)
+			pd_diag_at(ctx->diag, AT(v), "exclusive: \"%s\" is not true or false", s);
+	}
+	const yt_node *lv = required(ctx, n, "levels", "fast_start commission");
+	if (!lv)
+		return;
+	if (lv->kind != YT_SEQ || lv->n == 0) {
+		pd_diag_at(ctx->diag, AT(lv), "levels: expected a list of rates (the sponsor's first), found %s",
+			   lv->kind == YT_SEQ ? "an empty list" : yt_is_null(lv) ? "nothing" : yt_kind_name(lv));
+		return;
+	}
+	if (lv->n > PLAN_MAX_LEVELS) {
+		pd_diag_at(ctx->diag, AT(lv), "levels: %zu levels, at most %d are allowed", lv->n, PLAN_MAX_LEVELS);
+		return;
+	}
+	p->fast_start_levels = (int)lv->n;
+	p->fast_start_rates = xcalloc(lv->n, sizeof *p->fast_start_rates);
+	char label[64];
+	for (size_t k = 0; k < lv->n; k++) {
+		snprintf(label, sizeof label, "level %zu", k + 1);
+		rate_value(ctx, lv->vals[k], label, &p->fast_start_rates[k]);
+	}
+}
+
+#define PLAN_MAX_SHARES 1000000
+
+/* pool (SPEC 6.8, 11.28). */
+static void load_pool(pctx *ctx, const yt_node *n, plan *p)
+{
+	p->has_pool = 1;
+	p->pool_shares = xcalloc(p->n_ranks ? p->n_ranks : 1, sizeof *p->pool_shares);
+	const yt_node *v;
+	const char *s;
+	if ((v = required(ctx, n, "name", "pool commission")) && (s = scalar(ctx, v, "name")))
+		p->pool_name = xstrdup(s);
+	if ((v = required(ctx, n, "share", "pool commission")))
+		rate_value(ctx, v, "share", &p->pool_share);
+	const yt_node *sh = required(ctx, n, "shares", "pool commission");
+	if (!sh)
+		return;
+	if (sh->kind != YT_MAP) {
+		pd_diag_at(ctx->diag, AT(sh), "shares: expected a mapping of rank id to a whole number of shares, "
+			   "found %s", yt_is_null(sh) ? "nothing" : yt_kind_name(sh));
+		return;
+	}
+	char label[128];
+	for (size_t i = 0; i < sh->n; i++) {
+		int r = -1, count = 0;
+		rank_ref(ctx, p, sh->keys[i], "shares", &r);
+		snprintf(label, sizeof label, "shares of %.80s", sh->keys[i]->str);
+		if (whole_value(ctx, sh->vals[i], label, 0, PLAN_MAX_SHARES, &count) == 0 && r >= 0)
+			p->pool_shares[r] = count;
+	}
+}
+
+/* matching (SPEC 6.8, 11.26); `of` is checked against the plan's other
+ * types once all are read (check_matching_of). */
+static void load_matching(pctx *ctx, const yt_node *n, plan *p)
+{
+	p->has_matching = 1;
+	const yt_node *of = required(ctx, n, "of", "matching commission");
+	if (of && (of->kind != YT_SEQ || of->n == 0))
+		pd_diag_at(ctx->diag, AT(of), "of: expected a list of the commission types matched, found %s",
+			   of->kind == YT_SEQ ? "an empty list" : yt_is_null(of) ? "nothing" : yt_kind_name(of));
+	const yt_node *g = required(ctx, n, "generations", "matching commission");
+	if (g)
+		load_rank_lists(ctx, g, p, "generations", "generation", &p->matching_rates, &p->matching_gens,
+				&p->matching_max_gens);
+	else
+		p->matching_gens = xcalloc(p->n_ranks ? p->n_ranks : 1, sizeof *p->matching_gens);
+}
+
+/* matching.of: each name a type of this plan other than matching, once. */
+static void check_matching_of(pctx *ctx, const yt_node *of, plan *p)
+{
+	for (size_t i = 0; i < of->n; i++) {
+		const char *s = scalar(ctx, of->vals[i], "of");
+		if (!s)
+			continue;
+		int t = 0;
+		while (t < PLAN_N_TYPES && strcmp(s, commission_types[t].name) != 0)
+			t++;
+		if (t == PLAN_MATCHING)
+			pd_diag_at(ctx->diag, AT(of->vals[i]), "of: matching cannot match itself");
+		else if (t == PLAN_N_TYPES || !plan_has_type(p, (plan_type)t))
+			pd_diag_at(ctx->diag, AT(of->vals[i]), "of: \"%s\" is not a commission type of this plan", s);
+		else if (p->matching_of & (1u << t))
+			pd_diag_at(ctx->diag, AT(of->vals[i]), "of: \"%s\" is listed twice", s);
+		else
+			p->matching_of |= 1u << t;
+	}
+}
+
+int64_t plan_matching_rate(const plan *p, int r, int g)
+{
+	if (!p->has_matching || !p->matching_gens || r < 0 || (size_t)r >= p->n_ranks || g < 1 || g > p->matching_gens[r])
+		return 0;
+	return p->matching_rates[(size_t)r * (size_t)p->matching_max_gens + (size_t)(g - 1)];
+}
+
 /* Percent of a rate in millionths, exact: 1050000 -> "105", 12345 -> "1.2345". */
 static void format_percent(int64_t millionths, char *buf, size_t size)
 {
@@ -551,39 +754,79 @@ static void format_percent(int64_t millionths, char *buf, size_t size)
 }
 
 /*
- * The legality guard (SPEC 9, 11.29) for the types paid today: the most one
- * sale's CV can pay is retail (to the seller) plus the largest sum of one
- * rank's unilevel level rates (if every upline held that rank). Above 100%
- * the plan is refused, once, at the `commissions` key.
+ * The legality guard (SPEC 9, 11.29): the most one sale's CV can pay is the
+ * sum of retail (to the seller), the largest sum of one rank's unilevel
+ * level rates (if every upline held that rank), the highest differential
+ * rate, the fast_start level sum, the pool share, and for matching its
+ * largest generation-rate sum times the rates of the types it matches (what
+ * they paid, matched again). Above 100% the plan is refused, once, at the
+ * `commissions` key, naming each part.
  */
-static void legality_guard(pctx *ctx, const yt_node *at, const plan *p)
+static int64_t largest_list_sum(const plan *p, const int64_t *rates, const int *lens, int max, int *rank)
 {
 	int64_t best = 0;
-	int best_rank = -1;
-	for (size_t r = 0; p->has_unilevel && r < p->n_ranks; r++) {
+	*rank = -1;
+	for (size_t r = 0; lens && r < p->n_ranks; r++) {
 		int64_t sum = 0;
-		for (int k = 1; k <= p->unilevel_levels[r]; k++)
-			sum += plan_unilevel_rate(p, (int)r, k); /* <= 100 x 10^6: no overflow */
-		if (best_rank < 0 || sum > best) {
+		for (int k = 0; k < lens[r]; k++)
+			sum += rates[r * (size_t)max + (size_t)k]; /* <= 100 x 10^6: no overflow */
+		if (*rank < 0 || sum > best) {
 			best = sum;
-			best_rank = (int)r;
+			*rank = (int)r;
 		}
 	}
-	int64_t retail = p->has_retail ? p->retail_rate : 0;
-	if (retail + best <= RATE_SCALE)
+	return best;
+}
+
+static void legality_guard(pctx *ctx, const yt_node *at, const plan *p)
+{
+	int64_t part[PLAN_N_TYPES] = {0};
+	int uni_rank = -1, match_rank = -1;
+	if (p->has_retail)
+		part[PLAN_RETAIL] = p->retail_rate;
+	if (p->has_unilevel)
+		part[PLAN_UNILEVEL] = largest_list_sum(p, p->unilevel_rates, p->unilevel_levels,
+						       p->unilevel_max_levels, &uni_rank);
+	for (int i = 0; p->has_differential && i < p->n_brackets; i++)
+		if (p->diff_rate[i] > part[PLAN_DIFFERENTIAL])
+			part[PLAN_DIFFERENTIAL] = p->diff_rate[i];
+	for (int k = 0; p->has_fast_start && k < p->fast_start_levels; k++)
+		part[PLAN_FAST_START] += p->fast_start_rates[k];
+	if (p->has_pool)
+		part[PLAN_POOL] = p->pool_share;
+	/* all in millionths of millionths, exact: each part <= 10^8 x 10^6 */
+	int64_t matched = 0, gens = 0;
+	if (p->has_matching) {
+		gens = largest_list_sum(p, p->matching_rates, p->matching_gens, p->matching_max_gens, &match_rank);
+		for (int t = 0; t < PLAN_MATCHING; t++)
+			if (p->matching_of & (1u << t))
+				matched += part[t];
+	}
+	int64_t total = 0;
+	for (int t = 0; t < PLAN_MATCHING; t++)
+		total += part[t] * RATE_SCALE;
+	total += gens * matched;
+	if (total <= (int64_t)RATE_SCALE * RATE_SCALE)
 		return;
-	char total[32], pr[32], pu[32], parts[256];
-	format_percent(retail + best, total, sizeof total);
-	format_percent(retail, pr, sizeof pr);
-	format_percent(best, pu, sizeof pu);
-	if (p->has_retail && retail > 0)
-		snprintf(parts, sizeof parts, "retail %s%% + unilevel levels of %.80s %s%%", pr,
-			 p->ranks[best_rank].id, pu);
-	else
-		snprintf(parts, sizeof parts, "unilevel levels of %.80s %s%%", p->ranks[best_rank].id, pu);
+	char parts[1024] = "", pct[48];
+	size_t o = 0;
+	for (int t = 0; t <= PLAN_MATCHING && o < sizeof parts; t++) {
+		int64_t v = t == PLAN_MATCHING ? (gens * matched) / RATE_SCALE : part[t];
+		if (v <= 0)
+			continue;
+		format_percent(v, pct, sizeof pct);
+		const char *who = t == PLAN_UNILEVEL ? "unilevel levels of " : t == PLAN_MATCHING ? "matching generations of " : "";
+		const char *rk = t == PLAN_UNILEVEL && uni_rank >= 0 ? p->ranks[uni_rank].id
+			       : t == PLAN_MATCHING && match_rank >= 0 ? p->ranks[match_rank].id : "";
+		o += (size_t)snprintf(parts + o, sizeof parts - o, "%s%s%.80s%s%s %s%%", o ? " + " : "", who, rk,
+				      *who ? "" : plan_type_name((plan_type)t), t == PLAN_MATCHING ? " x matched rates" : "",
+				      pct);
+	}
+	char tot[48];
+	format_percent(total / RATE_SCALE, tot, sizeof tot);
 	pd_diag_at(ctx->diag, AT(at),
 		   "the plan could pay up to %s%% of a sale's CV along its upline chain (%s); at most 100%% is allowed",
-		   total, parts);
+		   tot, parts);
 }
 
 static void load_commissions(pctx *ctx, const yt_node *key, const yt_node *v, plan *p)
@@ -591,6 +834,7 @@ static void load_commissions(pctx *ctx, const yt_node *key, const yt_node *v, pl
 	size_t before = pd_diag_count(ctx->diag);
 	const yt_node *first[N_COMMISSION_TYPES] = {0};
 	const char *names[N_COMMISSION_TYPES];
+	const yt_node *matching_of = NULL;
 	for (size_t t = 0; t < N_COMMISSION_TYPES; t++)
 		names[t] = commission_types[t].name;
 	for (size_t i = 0; i < v->n; i++) {
@@ -609,7 +853,8 @@ static void load_commissions(pctx *ctx, const yt_node *key, const yt_node *v, pl
 		if (t == N_COMMISSION_TYPES) {
 			const char *sug = yt_suggest(s, names, N_COMMISSION_TYPES);
 			pd_diag_at(ctx->diag, AT(tn),
-				   "unknown commission type \"%s\"%s%s%s; supported: retail, unilevel, rank_advancement",
+				   "unknown commission type \"%s\"%s%s%s; supported: retail, unilevel, rank_advancement, "
+				   "differential, fast_start, pool, matching",
 				   s, sug ? " (did you mean \"" : "", sug ? sug : "", sug ? "\"?)" : "");
 			continue;
 		}
@@ -627,7 +872,11 @@ static void load_commissions(pctx *ctx, const yt_node *key, const yt_node *v, pl
 		}
 		check_keys(ctx, e, ct->keys, ct->nkeys, ct->where);
 		ct->load(ctx, e, p);
+		if (t == PLAN_MATCHING)
+			matching_of = yt_get(e, "of");
 	}
+	if (matching_of && matching_of->kind == YT_SEQ)
+		check_matching_of(ctx, matching_of, p);
 	/* the guard only makes sense on numbers that were all read */
 	if (pd_diag_count(ctx->diag) == before && ctx->n_rank_ids == p->n_ranks && p->n_ranks > 0)
 		legality_guard(ctx, key, p);
@@ -808,6 +1057,13 @@ void plan_free(plan *p)
 	free(p->unilevel_rates);
 	free(p->unilevel_levels);
 	free(p->advancement_bonus);
+	free(p->diff_from);
+	free(p->diff_rate);
+	free(p->fast_start_rates);
+	free(p->pool_name);
+	free(p->pool_shares);
+	free(p->matching_rates);
+	free(p->matching_gens);
 	for (size_t i = 0; i < p->n_fees; i++)
 		free(p->fees[i].name);
 	free(p->fees);

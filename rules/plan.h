@@ -16,6 +16,21 @@
 #include "dates.h"
 #include "err.h"
 
+/* The commission types in the order a close computes them (SPEC 11.1). */
+typedef enum {
+	PLAN_RETAIL = 0,
+	PLAN_UNILEVEL,
+	PLAN_RANK_ADVANCEMENT,
+	PLAN_DIFFERENTIAL,
+	PLAN_BINARY,
+	PLAN_FAST_START,
+	PLAN_POOL,
+	PLAN_MATCHING,
+	PLAN_N_TYPES
+} plan_type;
+
+#define PLAN_MAX_BRACKETS 20      /* differential brackets (real plans use 4 to 10) */
+
 typedef struct plan_promotion {
 	char *id;
 	int32_t from, to;          /* inclusive days, plan time zone */
@@ -67,12 +82,46 @@ typedef struct plan {
 	int has_rank_advancement;
 	int64_t *advancement_bonus; /* per rank, hundredths; 0 = no bonus */
 
+	/* differential (SPEC 6.8, 11.23): brackets lowest first, `from` strictly increasing */
+	int has_differential;
+	int64_t *diff_from;         /* [n_brackets] GV threshold, hundredths */
+	int64_t *diff_rate;         /* [n_brackets] millionths, any order */
+	int n_brackets;             /* 1..PLAN_MAX_BRACKETS */
+
+	/* fast_start (SPEC 6.8, 11.27) */
+	int has_fast_start;
+	int32_t fast_start_days;    /* window: 0 <= sale day - join day < days */
+	int64_t *fast_start_rates;  /* [fast_start_levels] millionths: sponsor, its sponsor, ... */
+	int fast_start_levels;
+	int fast_start_exclusive;   /* window CV pays no unilevel */
+
+	/* pool (SPEC 6.8, 11.28) */
+	int has_pool;
+	char *pool_name;
+	int64_t pool_share;         /* millionths of the period's total CV */
+	int64_t *pool_shares;       /* per rank: whole shares >= 0 (0: not a holder) */
+
+	/* matching (SPEC 6.8, 11.26) */
+	int has_matching;
+	unsigned matching_of;       /* bit (1u << plan_type) per matched commission type */
+	int64_t *matching_rates;    /* n_ranks x matching_max_gens, millionths, 0 past a rank's list */
+	int *matching_gens;         /* per rank: length of its list */
+	int matching_max_gens;
+
 	int has_cap;
 	int64_t cap_payout_ratio;   /* millionths, 0..1 */
 	plan_fee *fees;
 	size_t n_fees;
 	int64_t min_payout;         /* hundredths, default 0 */
 } plan;
+
+/* "retail", "unilevel", ...: the YAML name of a commission type. */
+const char *plan_type_name(plan_type t);
+/* Whether the plan lists commission type t. */
+int plan_has_type(const plan *p, plan_type t);
+
+/* The rate of matching generation g (1-based) for paid-as rank r: 0 past its list. */
+int64_t plan_matching_rate(const plan *p, int r, int g);
 
 /* The rate of unilevel level k (1-based) for paid-as rank r: 0 past its list. */
 int64_t plan_unilevel_rate(const plan *p, int r, int k);

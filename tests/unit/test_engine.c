@@ -581,12 +581,16 @@ static void check_eq_(long long got, long long want, int line, const char *fmt, 
 }
 #define CHK(line, got, want, ...) check_eq_((long long)(got), (long long)(want), (line), __VA_ARGS__)
 
-static const char *const type_names[] = { "retail", "unilevel", "rank_advancement",
-					  "cap_adjustment", "clawback", "fee", "carry_in" };
+static const char *const type_names[LINE_N_TYPES] = {
+	[LINE_RETAIL] = "retail", [LINE_UNILEVEL] = "unilevel", [LINE_RANK_ADVANCEMENT] = "rank_advancement",
+	[LINE_DIFFERENTIAL] = "differential", [LINE_BINARY] = "binary", [LINE_FAST_START] = "fast_start",
+	[LINE_POOL] = "pool", [LINE_MATCHING] = "matching", [LINE_CAP_ADJUSTMENT] = "cap_adjustment",
+	[LINE_CLAWBACK] = "clawback", [LINE_FEE] = "fee", [LINE_CARRY_IN] = "carry_in",
+};
 
 static const char *tname(int32_t t)
 {
-	return t >= 0 && t <= LINE_CARRY_IN ? type_names[t] : "?";
+	return t >= 0 && t < LINE_N_TYPES ? type_names[t] : "?";
 }
 
 /* The expected result of one distributor; every field is asserted. */

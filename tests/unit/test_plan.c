@@ -944,9 +944,10 @@ static void test_commission_errors(void **state)
 		       "@:12:11: commission type \"binary\" is not supported by this version of payoutd");
 	assert_refused("unilvl", HEAD RANKS3 "commissions:\n  - type: unilvl\n    levels: {gold: [0.1]}\n",
 		       "@:12:11: unknown commission type \"unilvl\" (did you mean \"unilevel\"?); "
-		       "supported: retail, unilevel, rank_advancement");
+		       "supported: retail, unilevel, rank_advancement, differential, fast_start, pool, matching");
 	assert_refused("sign-up-bonus", HEAD RANKS3 "commissions:\n  - type: enrollment\n    amount: 50\n",
-		       "@:12:11: unknown commission type \"enrollment\"; supported: retail, unilevel, rank_advancement");
+		       "@:12:11: unknown commission type \"enrollment\"; supported: retail, unilevel, rank_advancement, "
+		       "differential, fast_start, pool, matching");
 	assert_refused("no-type", HEAD RANKS3 "commissions:\n  - rate: 0.1\n",
 		       "@:12:5: commission: missing required key \"type\"");
 	assert_refused("entry-scalar", HEAD RANKS3 "commissions:\n  - retail\n",
@@ -1060,7 +1061,7 @@ static void test_all_commission_errors_reported(void **state)
 		 "    compression: static\n"                            /* 18 */
 		 "    levels: {glod: [1.5]}\n"                          /* 19 */
 		 "  - type: retail\n"                                   /* 20 */
-		 "  - type: pool\n"                                     /* 21 */
+		 "  - type: binary\n"                                   /* 21 */
 		 "  - type: rank_advancment\n"                          /* 22 */
 		 "caps: {payout_ratio: 45%}\n"                          /* 23 */
 		 "fees:\n"                                              /* 24 */
@@ -1079,9 +1080,9 @@ static void test_all_commission_errors_reported(void **state)
 	assert_has(&d, "@:19:14: levels: \"glod\" is not a rank of this plan (did you mean \"gold\"?)");
 	assert_has(&d, "@:19:21: level 1 of glod: 1.5 must be between 0 and 1");
 	assert_has(&d, "@:20:11: commission type \"retail\" is listed twice (first at line 15)");
-	assert_has(&d, "@:21:11: commission type \"pool\" is not supported by this version of payoutd");
+	assert_has(&d, "@:21:11: commission type \"binary\" is not supported by this version of payoutd");
 	assert_has(&d, "@:22:11: unknown commission type \"rank_advancment\" (did you mean \"rank_advancement\"?); "
-		       "supported: retail, unilevel, rank_advancement");
+		       "supported: retail, unilevel, rank_advancement, differential, fast_start, pool, matching");
 	assert_has(&d, "@:23:22: payout_ratio: \"45%\": percent sign not allowed "
 		       "(expected a rate between 0 and 1 with at most 6 decimals)");
 	assert_has(&d, "@:25:5: fee: missing required key \"name\"");

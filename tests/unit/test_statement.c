@@ -88,7 +88,8 @@ static void fixture_wire(fixture *f, int32_t n, size_t n_lines)
 static engine_line line(int32_t recipient, int32_t type, int32_t level, int32_t source, int32_t rank,
 			int32_t fee, int64_t base, int64_t rate, int64_t amount)
 {
-	engine_line l = {recipient, type, level, source, rank, fee, base, rate, amount};
+	engine_line l = {.recipient = recipient, .type = type, .level = level, .source = source, .rank = rank,
+			 .fee = fee, .base = base, .rate = rate, .amount = amount};
 	return l;
 }
 
