@@ -23,6 +23,7 @@
 #include "money.h"
 #include "idset.h"
 #include "ingest_int.h"
+#include "placement.h"
 #include "strmap.h"
 
 /* ---- error reporting --------------------------------------------------- */
@@ -230,18 +231,20 @@ int ingest_parse_date_col(ictx *c, const csvin_row *row, int col, int32_t *day)
 /* ---- distributors ------------------------------------------------------ */
 
 /* The upsert only overwrites the optional columns this file has, so a file
- * without an `iban` column does not erase stored IBANs. */
+ * without an `iban` column does not erase stored IBANs. It never writes a
+ * placement: place_distributors sets those of new distributors after the
+ * last row, and a stored one never changes. */
 static int prepare_distributors(ictx *c)
 {
 	static const struct { int col; const char *name; } opt[] = {
 		{DC_SPONSOR_ID, "sponsor_id"}, {DC_COUNTRY, "country"}, {DC_EMAIL, "email"}, {DC_IBAN, "iban"}, {DC_VAT_ID, "vat_id"},
-		{DC_VAT_LIABLE, "vat_liable"}, {DC_PLACEMENT_ID, "placement_id"}, {DC_LEG, "leg"},
+		{DC_VAT_LIABLE, "vat_liable"},
 	};
 	char sql[2048];
 	int n = snprintf(sql, sizeof sql,
 		"INSERT INTO distributors(id, sponsor_id, name, join_date, country, email, iban, vat_id,"
-		" vat_liable, placement_id, leg, created_file, updated_file)"
-		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12) ON CONFLICT(id) DO UPDATE SET"
+		" vat_liable, placement_auto, created_file, updated_file)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?12,?12) ON CONFLICT(id) DO UPDATE SET"
 		" name = excluded.name, join_date = excluded.join_date,"
 		" updated_file = excluded.updated_file");
 	for (size_t i = 0; i < sizeof opt / sizeof *opt; i++)
@@ -336,8 +339,6 @@ static int on_distributor_row(void *ctx, const csvin_row *row, pd_err *err)
 	bind_col(st, 7, row, DC_IBAN);
 	bind_col(st, 8, row, DC_VAT_ID);
 	sqlite3_bind_int(st, 9, vat);
-	bind_col(st, 10, row, DC_PLACEMENT_ID);
-	bind_col(st, 11, row, DC_LEG);
 	sqlite3_bind_int64(st, 12, c->file_id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return ingest_sql_fail(c, "booking a distributor");
@@ -371,6 +372,7 @@ static int on_distributor_row(void *ctx, const csvin_row *row, pd_err *err)
 	d->id = dtext_add(c, id);
 	d->sponsor = ingest_present(row, DC_SPONSOR_ID) ? dtext_add(c, row->val[DC_SPONSOR_ID]) : NO_TEXT;
 	d->placement = ingest_present(row, DC_PLACEMENT_ID) ? dtext_add(c, row->val[DC_PLACEMENT_ID]) : NO_TEXT;
+	d->leg = d->placement == NO_TEXT ? -1 : strcmp(row->val[DC_LEG], "left") == 0 ? PL_LEFT : PL_RIGHT;
 	return 0;
 }
 
@@ -402,6 +404,7 @@ static int sponsor_of(ictx *c, const char *id, char **out)
  * so the whole check is linear in the distributors visited.
  */
 static int attribute_waiting(ictx *c);
+static int place_distributors(ictx *c);
 
 static int finish_distributors(ictx *c)
 {
@@ -484,10 +487,287 @@ static int finish_distributors(ictx *c)
 	free(path);
 	free(walk_of);
 	idset_free(seen);
-	if (rc < 0 || ingest_error_count(c) > 0)
-		return rc;
-
+	if (rc < 0 || place_distributors(c) < 0)
+		return -1;
+	if (ingest_error_count(c) > 0)
+		return 0;
 	return attribute_waiting(c);
+}
+
+/* ---- placement (SPEC 6.8, 11.24; docs/placement.md) ---------------------- */
+
+/* What place_distributors knows of a node, by node number. */
+typedef struct pinfo {
+	long line;            /* first row of this id in the file (0: not a row of this file) */
+	long given_line;      /* the row whose placement this file gives it (new ids) */
+	int32_t stored_parent; /* known ids: their stored placement (PL_NONE: a root) */
+	int32_t sponsor;      /* new ids: the sponsor as booked, or PL_NONE */
+	int8_t known;         /* booked before this file */
+	int8_t stored_leg, stored_auto;
+} pinfo;
+
+typedef struct pctx {
+	ictx *c;
+	placement *pl;
+	pinfo *info;
+	size_t ninfo;
+	sqlite3_stmt *children;
+	int failed;
+} pctx;
+
+static const char *const leg_names[2] = {"left", "right"};
+
+static pinfo *pinfo_of(pctx *p, int32_t node)
+{
+	if ((size_t)node >= p->ninfo) {
+		size_t n = p->ninfo ? p->ninfo : 1024;
+		while (n <= (size_t)node)
+			n *= 2;
+		p->info = xrealloc(p->info, n * sizeof *p->info);
+		for (size_t i = p->ninfo; i < n; i++)
+			p->info[i] = (pinfo){.stored_parent = PL_NONE, .sponsor = PL_NONE};
+		p->ninfo = n;
+	}
+	return &p->info[node];
+}
+
+/* The children the ledger holds under a node: one query on the (placement_id, leg) index. */
+static int load_children(void *ctx, placement *pl, int32_t node, const char *id)
+{
+	pctx *p = ctx;
+	sqlite3_stmt *st = p->children;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *child = (const char *)sqlite3_column_text(st, 0);
+		const char *leg = (const char *)sqlite3_column_text(st, 1);
+		int32_t k = placement_node(pl, child, (size_t)sqlite3_column_bytes(st, 0));
+		if (k == PL_NONE || !leg)
+			return ingest_sql_fail(p->c, "reading the placement tree");
+		placement_set_stored(pl, k);
+		placement_attach(pl, node, strcmp(leg, "right") == 0 ? PL_RIGHT : PL_LEFT, k);
+	}
+	if (rc != SQLITE_DONE)
+		return ingest_sql_fail(p->c, "reading the placement tree");
+	return 0;
+}
+
+/* A cycle of given placements: reported on the row, of those that make it,
+ * that comes last in the file (the one that closed it). */
+static void on_placement_cycle(void *ctx, placement *pl, const int32_t *m, size_t n)
+{
+	pctx *p = ctx;
+	size_t last = 0;
+	for (size_t i = 1; i < n; i++)
+		if (pinfo_of(p, m[i])->given_line > pinfo_of(p, m[last])->given_line)
+			last = i;
+	char msg[600];
+	size_t o = 0;
+	for (size_t k = 0; k <= n && o < 500; k++)
+		o += (size_t)snprintf(msg + o, sizeof msg - o, "%s%s", k ? " -> " : "", placement_name(pl, m[(last + k) % n]));
+	ingest_value_error(p->c, pinfo_of(p, m[last])->given_line, DC_PLACEMENT_ID,
+			   placement_name(pl, m[(last + 1) % n]),
+			   "placement cycle: %s (each placed under the next)", msg);
+}
+
+static void on_auto_cycle(void *ctx, placement *pl, int32_t node, int32_t sponsor)
+{
+	pctx *p = ctx;
+	ingest_value_error(p->c, pinfo_of(p, node)->line, DC_SPONSOR_ID, placement_name(pl, sponsor),
+			   "placement cycle: %s has no placement, so it goes below its sponsor %s,"
+			   " which this file places below %s", placement_name(pl, node), placement_name(pl, sponsor),
+			   placement_name(pl, node));
+}
+
+/* 1 when id is a distributor of the ledger or of this file (after the whole file). */
+static int exists(pctx *p, const char *id)
+{
+	int32_t k = placement_find(p->pl, id, strlen(id));
+	if (k != PL_NONE && pinfo_of(p, k)->line)
+		return 1;
+	char *tmp;
+	int rc = sponsor_of(p->c, id, &tmp);
+	free(tmp);
+	return rc;
+}
+
+/* Pass 1: a node and what the ledger says for every id of the file. */
+static int place_read(pctx *p, sqlite3_stmt *get)
+{
+	ictx *c = p->c;
+	for (size_t i = 0; i < c->n_drows; i++) {
+		const drow *d = &c->drows[i];
+		const char *id = dtext(c, d->id);
+		int32_t x = placement_node(p->pl, id, strlen(id));
+		if (x == PL_NONE)
+			return ingest_sql_fail(c, "out of memory placing distributors");
+		if (pinfo_of(p, x)->line)
+			continue;
+		pinfo_of(p, x)->line = d->line;
+		sqlite3_reset(get);
+		sqlite3_bind_text(get, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(get) != SQLITE_ROW)
+			return ingest_sql_fail(c, "reading a distributor's placement");
+		int known = sqlite3_column_int64(get, 0) != c->file_id;
+		int32_t sp = PL_NONE, parent = PL_NONE;
+		if (sqlite3_column_type(get, 4) != SQLITE_NULL)
+			sp = placement_node(p->pl, (const char *)sqlite3_column_text(get, 4), (size_t)sqlite3_column_bytes(get, 4));
+		if (known && sqlite3_column_type(get, 1) != SQLITE_NULL)
+			parent = placement_node(p->pl, (const char *)sqlite3_column_text(get, 1), (size_t)sqlite3_column_bytes(get, 1));
+		const char *leg = (const char *)sqlite3_column_text(get, 2);
+		pinfo *f = pinfo_of(p, x);
+		f->known = (int8_t)known;
+		f->sponsor = sp;
+		f->stored_parent = parent;
+		f->stored_leg = (int8_t)(leg && strcmp(leg, "right") == 0 ? PL_RIGHT : PL_LEFT);
+		f->stored_auto = (int8_t)(sqlite3_column_int(get, 3) != 0);
+	}
+	/* whatever is not a new id of this file is in the ledger: its children there count */
+	for (size_t k = 0; k < placement_count(p->pl); k++) {
+		const pinfo *f = pinfo_of(p, (int32_t)k);
+		if (!f->line || f->known)
+			placement_set_stored(p->pl, (int32_t)k);
+	}
+	return 0;
+}
+
+/* Pass 2: the placements the file gives, in row order. */
+static int place_given(pctx *p)
+{
+	ictx *c = p->c;
+	placement *pl = p->pl;
+	for (size_t i = 0; i < c->n_drows; i++) {
+		const drow *d = &c->drows[i];
+		const char *pid = dtext(c, d->placement);
+		if (!pid)
+			continue;
+		int e = exists(p, pid);
+		if (e < 0)
+			return -1;
+		if (e == 0)
+			continue; /* reported: not a known distributor */
+		const char *id = dtext(c, d->id);
+		int32_t x = placement_find(pl, id, strlen(id));
+		int32_t want = placement_node(pl, pid, strlen(pid));
+		if (want == PL_NONE)
+			return ingest_sql_fail(c, "out of memory placing distributors");
+		if (!pinfo_of(p, want)->line)
+			placement_set_stored(pl, want); /* a distributor of the ledger only */
+		pinfo *f = pinfo_of(p, x);
+		if (f->known) {
+			if (f->stored_parent == PL_NONE)
+				ingest_value_error(c, d->line, DC_PLACEMENT_ID, pid,
+						   "%s has no placement (it started its own placement tree); a placement never changes",
+						   id);
+			else if (f->stored_parent != want || f->stored_leg != d->leg)
+				ingest_value_error(c, d->line, DC_PLACEMENT_ID, pid,
+						   "%s is placed %s under %s (%s); a placement never changes", id,
+						   leg_names[f->stored_leg], placement_name(pl, f->stored_parent),
+						   f->stored_auto ? "automatically" : "as given");
+			continue;
+		}
+		if (f->given_line) {
+			int leg = PL_LEFT;
+			int32_t had = placement_parent(pl, x, &leg);
+			if (had != want || leg != d->leg)
+				ingest_value_error(c, d->line, DC_PLACEMENT_ID, pid,
+						   "line %ld places %s %s under %s; a placement never changes",
+						   f->given_line, id, leg_names[leg], placement_name(pl, had));
+			continue;
+		}
+		int32_t holder;
+		if (placement_slot(pl, want, d->leg, &holder) < 0)
+			return -1;
+		if (holder != PL_NONE) {
+			const pinfo *h = pinfo_of(p, holder);
+			if (h->given_line)
+				ingest_value_error(c, d->line, DC_PLACEMENT_ID, pid,
+						   "the %s slot under %s is already taken by %s on line %ld",
+						   leg_names[d->leg], pid, placement_name(pl, holder), h->given_line);
+			else
+				ingest_value_error(c, d->line, DC_PLACEMENT_ID, pid,
+						   "the %s slot under %s is already taken by %s in the ledger",
+						   leg_names[d->leg], pid, placement_name(pl, holder));
+			continue;
+		}
+		placement_attach(pl, want, d->leg, x);
+		pinfo_of(p, x)->given_line = d->line;
+	}
+	placement_cycles(pl, on_placement_cycle, p);
+	return 0;
+}
+
+/* Pass 4: the placements of new distributors into the ledger. */
+static int place_write(pctx *p)
+{
+	sqlite3_stmt *st;
+	if (ledger_prepare(p->c->l, "UPDATE distributors SET placement_id = ?, leg = ?, placement_auto = ? WHERE id = ?",
+			   &st, p->c->err) < 0) {
+		p->c->fatal = 1;
+		return -1;
+	}
+	int rc = 0;
+	for (size_t k = 0; k < placement_count(p->pl) && rc == 0; k++) {
+		const pinfo *f = pinfo_of(p, (int32_t)k);
+		int leg = PL_LEFT;
+		int32_t parent = placement_parent(p->pl, (int32_t)k, &leg);
+		if (!f->line || f->known || parent == PL_NONE)
+			continue; /* not new here, or a root: nothing to write */
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, placement_name(p->pl, parent), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, leg_names[leg], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, f->given_line ? 0 : 1);
+		sqlite3_bind_text(st, 4, placement_name(p->pl, (int32_t)k), -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = ingest_sql_fail(p->c, "storing a placement");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * After the last row: the placement of every distributor of the file.
+ * Given placements are checked (slot free, no change, no cycle) and claim
+ * their slots in row order; then, when the file has no error at all, every
+ * new distributor without one is placed automatically (placement.h) and
+ * the results are stored. Only the nodes the file touches and what the
+ * searches pass over are read from the ledger, by indexed queries.
+ */
+static int place_distributors(ictx *c)
+{
+	pctx p = {.c = c};
+	sqlite3_stmt *get = NULL;
+	int rc = -1;
+	if (ledger_prepare(c->l, "SELECT id, leg FROM distributors WHERE placement_id = ?", &p.children, c->err) < 0 ||
+	    ledger_prepare(c->l, "SELECT created_file, placement_id, leg, placement_auto, sponsor_id FROM distributors"
+				 " WHERE id = ?", &get, c->err) < 0) {
+		c->fatal = 1;
+		goto out;
+	}
+	p.pl = placement_new(load_children, &p);
+	if (place_read(&p, get) < 0 || place_given(&p) < 0)
+		goto out;
+	if (ingest_error_count(c) == 0) {
+		for (size_t i = 0; i < c->n_drows; i++) {
+			const char *id = dtext(c, c->drows[i].id);
+			int32_t x = placement_find(p.pl, id, strlen(id));
+			const pinfo *f = pinfo_of(&p, x);
+			if (f->line == c->drows[i].line && !f->known && !f->given_line)
+				placement_want(p.pl, x, f->sponsor);
+		}
+		if (placement_run(p.pl, on_auto_cycle, &p) < 0)
+			goto out;
+	}
+	rc = ingest_error_count(c) == 0 ? place_write(&p) : 0;
+out:
+	if (get)
+		sqlite3_finalize(get);
+	if (p.children)
+		sqlite3_finalize(p.children);
+	placement_free(p.pl);
+	free(p.info);
+	return rc;
 }
 
 /*

@@ -25,6 +25,7 @@ typedef struct product {
 typedef struct drow {
 	long line;
 	size_t id, sponsor, placement;
+	int leg;              /* PL_LEFT, PL_RIGHT, or -1 with no placement */
 } drow;
 
 /* Row errors of one thread, in line order, at most PD_DIAG_MAX kept. */

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "fsutil.h"
 #include "crashpoint.h"
+#include "placement.h"
 
 struct ledger {
 	sqlite3 *db;
@@ -142,11 +143,34 @@ static const char schema_v3[] =
 	/* 0 from the commit of a close until its folder is in place */
 	"ALTER TABLE periods ADD COLUMN published INTEGER NOT NULL DEFAULT 1;\n";
 
-/* migrations[v] takes a ledger from version v to v + 1 */
-static const char *const migrations[] = {
-	schema_v1,
-	schema_v2,
-	schema_v3,
+/*
+ * Version 4: the placement tree (SPEC 6.8, 11.24; docs/placement.md).
+ * placement_auto: 0 when the placement was given in a file, 1 when it was
+ * chosen automatically (placement_id NULL then: a root of its own tree).
+ * A slot holds one distributor: a unique index on (placement_id, leg), which
+ * is also how the children of a node are found.
+ *
+ * Older versions stored given placements without checking slots or cycles,
+ * and never placed the others; after this SQL, place_existing (C) places
+ * every distributor as a file of them all would have been, in the order
+ * they were booked, and then creates the index.
+ */
+static const char schema_v4[] =
+	"ALTER TABLE distributors ADD COLUMN placement_auto INTEGER NOT NULL DEFAULT 1;\n";
+static const char schema_v4_index[] =
+	"CREATE UNIQUE INDEX distributors_by_slot ON distributors(placement_id, leg) WHERE placement_id IS NOT NULL;\n";
+
+static int place_existing(ledger *l, pd_err *err);
+
+/* migrations[v] takes a ledger from version v to v + 1: its SQL, then its C step (or NULL) */
+static const struct {
+	const char *sql;
+	int (*step)(ledger *l, pd_err *err);
+} migrations[] = {
+	{schema_v1, NULL},
+	{schema_v2, NULL},
+	{schema_v3, NULL},
+	{schema_v4, place_existing},
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == LEDGER_SCHEMA_VERSION,
@@ -155,7 +179,7 @@ _Static_assert(sizeof migrations / sizeof *migrations == LEDGER_SCHEMA_VERSION,
 const char *ledger_migration_sql(int from_version)
 {
 	int n = (int)(sizeof migrations / sizeof *migrations);
-	return from_version >= 0 && from_version < n ? migrations[from_version] : NULL;
+	return from_version >= 0 && from_version < n ? migrations[from_version].sql : NULL;
 }
 
 /* What SQLite's message leaves out after an I/O error: which step failed
@@ -227,7 +251,9 @@ static int migrate(ledger *l, pd_err *err)
 	}
 	for (; v < target; v++) {
 		char sql[64];
-		if (ledger_exec(l, migrations[v], err) < 0)
+		if (ledger_exec(l, migrations[v].sql, err) < 0)
+			goto fail;
+		if (migrations[v].step && migrations[v].step(l, err) < 0)
 			goto fail;
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
 		if (ledger_exec(l, sql, err) < 0)
@@ -238,6 +264,142 @@ fail:
 	pd_err_prefix(err, "migrating to schema version %d", v + 1);
 	ledger_exec(l, "ROLLBACK", NULL);
 	return -1;
+}
+
+/* The migration drops a given placement that clashes with an earlier one
+ * (the slot was taken, or it closes a cycle): the latest booked of a cycle
+ * loses its placement and is placed automatically instead. */
+typedef struct mig {
+	placement *pl;
+	uint8_t *given;
+	json_t *dropped;      /* the first 100 ids */
+	int64_t ndropped;
+} mig;
+
+static void drop_given(mig *m, int32_t node)
+{
+	placement_detach(m->pl, node);
+	m->given[node] = 0;
+	m->ndropped++;
+	if (json_array_size(m->dropped) < 100)
+		json_array_append_new(m->dropped, json_string(placement_name(m->pl, node)));
+}
+
+static void mig_cycle(void *ctx, placement *pl, const int32_t *members, size_t n)
+{
+	(void)pl;
+	int32_t last = members[0];
+	for (size_t i = 1; i < n; i++)
+		if (members[i] > last) /* node numbers follow (created_file, id) */
+			last = members[i];
+	drop_given(ctx, last);
+}
+
+/*
+ * Schema version 4's C step: the placement of every distributor, in memory
+ * (a one-time pass; about 100 bytes per distributor). Order: (created_file,
+ * id), the order of booking as far as the ledger knows it. Given
+ * placements claim their slots first, in that order; then the others are
+ * placed automatically, a sponsor before its recruits (placement.h). What
+ * was dropped is written to the audit log (event placement_migrated).
+ */
+static int place_existing(ledger *l, pd_err *err)
+{
+	static const char *const leg_names[2] = {"left", "right"};
+	sqlite3_stmt *st = NULL;
+	mig m = {.pl = placement_new(NULL, NULL), .dropped = json_array()};
+	int32_t *sponsor = NULL;
+	size_t n = 0;
+	int rc = -1, step;
+	if (ledger_prepare(l, "SELECT id, sponsor_id, placement_id, leg FROM distributors ORDER BY created_file, id", &st,
+			   err) < 0)
+		goto out;
+	/* every id first: a placement or sponsor may name one booked later */
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if (placement_node(m.pl, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0)) ==
+		    PL_NONE) {
+			pd_errf(err, "ledger %s: a distributor id cannot be placed", l->path);
+			goto out;
+		}
+	if (step != SQLITE_DONE)
+		goto sqlfail;
+	n = placement_count(m.pl);
+	m.given = xcalloc(n ? n : 1, 1);
+	sponsor = xmalloc((n ? n : 1) * sizeof *sponsor);
+	sqlite3_reset(st);
+	for (int32_t k = 0; (step = sqlite3_step(st)) == SQLITE_ROW; k++) {
+		const char *sp = (const char *)sqlite3_column_text(st, 1);
+		const char *pid = (const char *)sqlite3_column_text(st, 2);
+		const char *leg = (const char *)sqlite3_column_text(st, 3);
+		sponsor[k] = sp ? placement_find(m.pl, sp, strlen(sp)) : PL_NONE;
+		if (sponsor[k] == k)
+			sponsor[k] = PL_NONE;
+		if (!pid)
+			continue;
+		int32_t parent = placement_find(m.pl, pid, strlen(pid));
+		int lg = leg && strcmp(leg, "left") == 0 ? PL_LEFT : leg && strcmp(leg, "right") == 0 ? PL_RIGHT : -1;
+		int32_t holder = PL_NONE;
+		if (parent != PL_NONE && parent != k && lg >= 0)
+			placement_slot(m.pl, parent, lg, &holder); /* no loader: cannot fail */
+		if (parent == PL_NONE || parent == k || lg < 0 || holder != PL_NONE) {
+			drop_given(&m, k);
+			continue;
+		}
+		placement_attach(m.pl, parent, lg, k);
+		m.given[k] = 1;
+	}
+	if (step != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(st);
+	st = NULL;
+	placement_cycles(m.pl, mig_cycle, &m);
+	for (size_t k = 0; k < n; k++)
+		if (!m.given[k])
+			placement_want(m.pl, (int32_t)k, sponsor[k]);
+	placement_run(m.pl, NULL, NULL); /* a node that would close a cycle stays a root */
+	if (ledger_prepare(l, "UPDATE distributors SET placement_id = ?, leg = ?, placement_auto = ? WHERE id = ?", &st,
+			   err) < 0)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		int leg = PL_LEFT;
+		int32_t parent = placement_parent(m.pl, (int32_t)k, &leg);
+		sqlite3_reset(st);
+		if (parent == PL_NONE) {
+			sqlite3_bind_null(st, 1);
+			sqlite3_bind_null(st, 2);
+		} else {
+			sqlite3_bind_text(st, 1, placement_name(m.pl, parent), -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, leg_names[leg], -1, SQLITE_STATIC);
+		}
+		sqlite3_bind_int(st, 3, m.given[k] ? 0 : 1);
+		sqlite3_bind_text(st, 4, placement_name(m.pl, (int32_t)k), -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sqlfail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ledger_exec(l, schema_v4_index, err) < 0)
+		goto out;
+	if (m.ndropped > 0) {
+		json_t *ev = json_object();
+		json_object_set_new(ev, "given_placements_dropped", json_integer(m.ndropped));
+		json_object_set_new(ev, "ids", json_incref(m.dropped));
+		rc = ledger_audit_add(l, "placement_migrated", ev, err);
+		json_decref(ev);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+sqlfail:
+	pd_errf(err, "ledger %s: placing the distributors: %s", l->path, sqlite3_errmsg(l->db));
+out:
+	if (st)
+		sqlite3_finalize(st);
+	free(sponsor);
+	free(m.given);
+	json_decref(m.dropped);
+	placement_free(m.pl);
+	return rc;
 }
 
 static int open_common(const char *path, int readonly, ledger **out, pd_err *err)

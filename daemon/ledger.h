@@ -23,7 +23,7 @@
 #include "err.h"
 #include "plan.h"
 
-#define LEDGER_SCHEMA_VERSION 3
+#define LEDGER_SCHEMA_VERSION 4
 /* earliest open period when nothing has been closed yet: every period is open */
 #define LEDGER_NO_CLOSE INT32_MIN
 
@@ -35,7 +35,10 @@
 
 typedef struct ledger ledger;
 
-/* The SQL that migrates a ledger from version v to v + 1, or NULL (tests). */
+/* The SQL that migrates a ledger from version v to v + 1, or NULL (tests).
+ * Version 4's is followed by a C step (the placements of the distributors
+ * already booked, then the unique slot index): its SQL alone is not the
+ * whole migration. */
 const char *ledger_migration_sql(int from_version);
 
 /* Opens (creating when missing) and migrates. The ledger is closed with ledger_close. */

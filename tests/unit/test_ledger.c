@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "ledger.h"
+#include "placement.h"
 
 static char dir[256];
 
@@ -84,10 +85,12 @@ static void test_migrates_empty_to_current(void **state)
 	assert_int_equal(user_version_of(db), LEDGER_SCHEMA_VERSION);
 }
 
+static void expect_text(ledger *l, const char *sql, const char *want);
+
 /* Every migration, one at a time: a ledger left at version v by an older
  * build, holding data, is migrated by ledger_open to the current version
  * with its data intact (version 1 -> 2 adds the tables of the close, 2 -> 3
- * sums the sales into volumes). */
+ * sums the sales into volumes, 3 -> 4 places the distributors). */
 static void test_each_migration_keeps_data(void **state)
 {
 	(void)state;
@@ -105,7 +108,9 @@ static void test_each_migration_keeps_data(void **state)
 		/* a little of everything version 1 has */
 		assert_int_equal(sqlite3_exec(h,
 			"INSERT INTO meta VALUES('currency', 'EUR');"
-			"INSERT INTO distributors VALUES('A1', NULL, 'Anna', 20000, 'DE', NULL, 'DE89', NULL, 0, NULL, NULL, 1, 1);"
+			"INSERT INTO distributors(id, sponsor_id, name, join_date, country, email, iban, vat_id, vat_liable,"
+			"  placement_id, leg, created_file, updated_file)"
+			"  VALUES('A1', NULL, 'Anna', 20000, 'DE', NULL, 'DE89', NULL, 0, NULL, NULL, 1, 1);"
 			"INSERT INTO sales VALUES('S1', 'A1', 20760, 8000, 16000, 6400, 24322, 1, NULL, 'promo', 2000000, 1000000, 42, 2, 2);"
 			"INSERT INTO periods(period, name, closed_at) VALUES(24321, '2026-10', '2026-11-03T00:00:00Z');"
 			"INSERT INTO audit VALUES(1, '{}', 'abc');", NULL, NULL, NULL), SQLITE_OK);
@@ -126,8 +131,17 @@ static void test_each_migration_keeps_data(void **state)
 		assert_int_equal(sqlite3_column_type(st, 4), SQLITE_NULL); /* closed before plans were kept */
 		sqlite3_finalize(st);
 		assert_int_equal(ledger_exec(l, "SELECT * FROM period_results, period_sources, plans LIMIT 0", &err), 0);
-		/* version 3 sums the sale into its distributor's volumes */
+		/* version 4 makes the one distributor a root of its own placement tree */
+		expect_text(l, "SELECT coalesce(placement_id, 'none') || '/' || placement_auto FROM distributors", "none/1");
+		/* version 3 sums the sale into its distributor's volumes (a ledger already
+		 * at version 3 has them kept up to date by its bookings: none here) */
 		assert_int_equal(ledger_prepare(l, "SELECT period, distributor_id, pv, cv, amount FROM volumes", &st, &err), 0);
+		if (from >= 3) {
+			assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+			sqlite3_finalize(st);
+			ledger_close(l);
+			continue;
+		}
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int(st, 0), 24322);
 		assert_string_equal((const char *)sqlite3_column_text(st, 1), "A1");
@@ -192,7 +206,7 @@ static void test_migration_v3_packs_lines(void **state)
 	ledger *l = NULL;
 	pd_err err;
 	assert_int_equal(ledger_open(db, &l, &err), 0);
-	assert_int_equal(ledger_schema_version(l), 3);
+	assert_int_equal(ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
 	expect_text(l, "SELECT lines FROM period_results WHERE distributor_id = 'A1'",
 		    "[[\"retail\",null,\"A1\",1000,100000,null,null,100],"
 		    "[\"unilevel\",1,\"B1\",6000,100000,null,null,600],"
@@ -210,6 +224,159 @@ static void test_migration_v3_packs_lines(void **state)
 		    "1/none/def");
 	assert_int_not_equal(ledger_exec(l, "SELECT * FROM period_lines", &err), 0);
 	ledger_close(l);
+}
+
+/* A version 3 ledger holding the given distributors rows (id, sponsor_id,
+ * placement_id, leg, created_file), opened (migrated to version 4) by
+ * ledger_open. */
+static ledger *v3_ledger(const char *name, const char *rows)
+{
+	char db[512];
+	path(db, name);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	for (int v = 0; v < 3; v++)
+		assert_int_equal(sqlite3_exec(h, ledger_migration_sql(v), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 3;"
+		"CREATE TEMP TABLE r(id, sponsor_id, placement_id, leg, created_file);", NULL, NULL, NULL), SQLITE_OK);
+	char *sql = NULL;
+	assert_true(asprintf(&sql, "INSERT INTO r VALUES %s;"
+		"INSERT INTO distributors SELECT id, sponsor_id, 'N ' || id, 20000, NULL, NULL, NULL, NULL, 0,"
+		"  placement_id, leg, created_file, created_file FROM r;", rows) > 0);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	free(sql);
+	sqlite3_close(h);
+	ledger *l = NULL;
+	pd_err err;
+	if (ledger_open(db, &l, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ledger_schema_version(l), LEDGER_SCHEMA_VERSION);
+	assert_int_equal(user_version_of(db), LEDGER_SCHEMA_VERSION);
+	return l;
+}
+
+/* id:placement_id.leg/placement_auto of every distributor, by id ("-" for a root) */
+#define PLACEMENTS "SELECT group_concat(id || ':' || coalesce(placement_id || '.' || leg, '-') || '/' || placement_auto, ' ')" \
+		   " FROM (SELECT * FROM distributors ORDER BY id)"
+
+/*
+ * Version 3 -> 4 places the distributors booked before placements were
+ * checked, in booking order (created_file, id), given placements first:
+ *   file 1: A, B, C sponsored by R, and R, a root (by id: A, B, C, R);
+ *   file 2: D, E by A; F by R; G by B; H a second root; K by H, given (H, right).
+ * Given: K -> H.right. Automatic, in that order, breadth-first under the sponsor:
+ *   A, B, C wait for their sponsor R (later by id); R is a root; then
+ *   A -> R.left, B -> R.right, C -> A.left (R is full; A comes next);
+ *   D (by A) -> A.right; E (by A) -> C.left (A is full; C is its first child);
+ *   F (by R) -> B.left (R and A are full, B is next); G (by B) -> B.right;
+ *   H: a root.
+ * And the unique slot index exists afterwards.
+ */
+static void test_migration_v4_places(void **state)
+{
+	(void)state;
+	ledger *l = v3_ledger("v3.db",
+		"('R', NULL, NULL, NULL, 1), ('C', 'R', NULL, NULL, 1), ('A', 'R', NULL, NULL, 1), ('B', 'R', NULL, NULL, 1),"
+		"('E', 'A', NULL, NULL, 2), ('D', 'A', NULL, NULL, 2), ('F', 'R', NULL, NULL, 2), ('G', 'B', NULL, NULL, 2),"
+		"('H', NULL, NULL, NULL, 2), ('K', 'H', 'H', 'right', 2)");
+	expect_text(l, PLACEMENTS,
+		    "A:R.left/1 B:R.right/1 C:A.left/1 D:A.right/1 E:C.left/1 F:B.left/1 G:B.right/1 H:-/1 K:H.right/0 R:-/1");
+	pd_err err;
+	assert_int_not_equal(ledger_exec(l, "UPDATE distributors SET placement_id = 'R', leg = 'left' WHERE id = 'K'", &err), 0);
+	assert_non_null(strstr(err.msg, "UNIQUE"));
+	ledger_close(l);
+}
+
+/*
+ * An older ledger may hold given placements that clash: two on one slot, or
+ * a cycle. The earliest booked keeps its slot; in a cycle the latest booked
+ * loses its placement; those are placed automatically like the rest, and an
+ * audit line names them.
+ *   file 1: R root; X (by R) given R.left; Y (by R) given R.left too: dropped.
+ *   file 2: P given Q.left, Q given P.left (cycle: Q is later by id, dropped),
+ *           both by R.
+ * Automatic in order (file 1: Y; file 2: Q): Y -> R.right; Q -> X.left
+ * (R full; X is its first child).
+ */
+static void test_migration_v4_resolves_clashes(void **state)
+{
+	(void)state;
+	ledger *l = v3_ledger("v3c.db",
+		"('R', NULL, NULL, NULL, 1), ('X', 'R', 'R', 'left', 1), ('Y', 'R', 'R', 'left', 1),"
+		"('P', 'R', 'Q', 'left', 2), ('Q', 'R', 'P', 'left', 2)");
+	expect_text(l, PLACEMENTS, "P:Q.left/0 Q:X.left/1 R:-/1 X:R.left/0 Y:R.right/1");
+	expect_text(l, "SELECT json_extract(line, '$.given_placements_dropped') || ' ' || json_extract(line, '$.ids')"
+		       " FROM audit WHERE line LIKE '%placement_migrated%'", "2 [\"Y\",\"Q\"]");
+	ledger_close(l);
+}
+
+/*
+ * placement.c's breadth-first search keeps each sponsor's queue across
+ * placements instead of starting over. Against a plain search from the
+ * sponsor for every node (the rule as written), on random forests: 3000
+ * nodes, some given placements first, then automatic placement in node
+ * order under sponsors drawn earlier (a third of them the same one, a star).
+ */
+static void test_placement_matches_plain_bfs(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static int32_t child[N][2], parent[N], sponsor[N], queue[N];
+	for (unsigned seed = 1; seed <= 5; seed++) {
+		uint64_t r = seed * 0x9E3779B97F4A7C15u;
+#define RND() (r ^= r << 13, r ^= r >> 7, r ^= r << 17, r)
+		placement *pl = placement_new(NULL, NULL);
+		char id[16];
+		for (int i = 0; i < N; i++) {
+			snprintf(id, sizeof id, "n%d", i);
+			assert_int_equal(placement_node(pl, id, strlen(id)), i);
+			child[i][0] = child[i][1] = parent[i] = PL_NONE;
+		}
+		/* given: node i under an earlier node's free slot, now and then */
+		for (int i = 1; i < N; i++) {
+			sponsor[i] = RND() % 3 == 0 ? 0 : (int32_t)(RND() % (uint64_t)i);
+			if (RND() % 10 == 0) {
+				int32_t p = (int32_t)(RND() % (uint64_t)i);
+				int leg = (int)(RND() % 2);
+				if (child[p][leg] == PL_NONE) {
+					child[p][leg] = i;
+					parent[i] = p;
+					placement_attach(pl, p, leg, i);
+				}
+			}
+		}
+		placement_want(pl, 0, PL_NONE);
+		for (int i = 1; i < N; i++)
+			if (parent[i] == PL_NONE)
+				placement_want(pl, i, sponsor[i]);
+		assert_int_equal(placement_run(pl, NULL, NULL), 0);
+		/* the rule as written */
+		for (int i = 1; i < N; i++) {
+			if (parent[i] != PL_NONE)
+				continue;
+			int head = 0, n = 0, leg = -1;
+			queue[n++] = sponsor[i];
+			while (leg < 0) {
+				int32_t x = queue[head++];
+				leg = child[x][0] == PL_NONE ? 0 : child[x][1] == PL_NONE ? 1 : -1;
+				if (leg >= 0) {
+					child[x][leg] = i;
+					parent[i] = x;
+				} else {
+					queue[n++] = child[x][0];
+					queue[n++] = child[x][1];
+				}
+			}
+		}
+		for (int i = 0; i < N; i++) {
+			int leg = -1;
+			int32_t got = placement_parent(pl, i, &leg);
+			if (got != parent[i] || (got != PL_NONE && child[got][leg] != i))
+				fail_msg("seed %u: node %d under %d, the plain search gives %d", seed, i, got, parent[i]);
+		}
+		placement_free(pl);
+#undef RND
+	}
 }
 
 /* A ledger written by a newer build is refused, never reinterpreted. */
@@ -356,6 +523,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrates_empty_to_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_migration_keeps_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v3_packs_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v4_places, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v4_resolves_clashes, setup, teardown),
+		cmocka_unit_test(test_placement_matches_plain_bfs),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_sync_repairs, setup, teardown),
