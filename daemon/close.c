@@ -163,6 +163,10 @@ typedef struct period_data {
 	int32_t *parent;
 	int64_t *pv, *cv;
 	int64_t *fast_start_cv; /* NULL unless the plan has fast_start */
+	/* NULL unless the plan has binary: the placement tree, the carried leg volumes */
+	int32_t *place_parent;
+	uint8_t *place_leg;
+	int64_t *carry_left, *carry_right;
 	uint8_t *terminated, *q_history, *title;
 	int64_t *carried_in;
 	int history;
@@ -178,6 +182,10 @@ static void period_data_free(period_data *pd)
 	free(pd->pv);
 	free(pd->cv);
 	free(pd->fast_start_cv);
+	free(pd->place_parent);
+	free(pd->place_leg);
+	free(pd->carry_left);
+	free(pd->carry_right);
 	free(pd->terminated);
 	free(pd->q_history);
 	free(pd->title);
@@ -373,6 +381,56 @@ static int load_fast_start_cv(ledger *l, const plan *p, const dists *d, int32_t 
 	return 0;
 }
 
+/*
+ * binary (SPEC 6.8, 11.24-25): the placement tree as booked (given or
+ * automatic, ingest.c), in the close's tree order, and what the previous
+ * period carried in each leg (period_results, ledger v5). A placement that
+ * names a distributor the close does not know cannot happen (ingest refuses
+ * it); it would leave a root here.
+ */
+static int load_binary(ledger *l, const dists *d, int32_t P, period_data *pd, pd_err *err)
+{
+	size_t sz = (size_t)(d->n ? d->n : 1);
+	pd->place_parent = xmalloc(sz * sizeof *pd->place_parent);
+	pd->place_leg = xcalloc(sz, 1);
+	pd->carry_left = xcalloc(sz, sizeof *pd->carry_left);
+	pd->carry_right = xcalloc(sz, sizeof *pd->carry_right);
+	for (size_t k = 0; k < sz; k++)
+		pd->place_parent[k] = -1;
+	sqlite3_stmt *st;
+	int step;
+	if (ledger_prepare(l, "SELECT id, placement_id, leg FROM distributors WHERE placement_id IS NOT NULL", &st,
+			   err) < 0)
+		return -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0)),
+			at = find_id(d, (const char *)sqlite3_column_text(st, 1));
+		const char *leg = (const char *)sqlite3_column_text(st, 2);
+		if (i < 0 || at < 0 || !leg)
+			continue;
+		pd->place_parent[d->pos[i]] = d->pos[at];
+		pd->place_leg[d->pos[i]] = strcmp(leg, "right") == 0;
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return sql_err(l, err, "reading placements");
+	if (ledger_prepare(l, "SELECT distributor_id, carry_left, carry_right FROM period_results"
+			      " WHERE period = ? AND (carry_left != 0 OR carry_right != 0)", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, P - 1);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
+		if (i < 0)
+			continue;
+		pd->carry_left[d->pos[i]] = sqlite3_column_int64(st, 1);
+		pd->carry_right[d->pos[i]] = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return sql_err(l, err, "reading carried binary volumes");
+	return 0;
+}
+
 static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, period_data *pd, pd_err *err)
 {
 	memset(pd, 0, sizeof *pd);
@@ -440,6 +498,8 @@ static int load_period(ledger *l, const plan *p, const dists *d, int32_t P, peri
 		return sql_err(l, err, "reading volumes");
 
 	if (p->has_fast_start && load_fast_start_cv(l, p, d, P, pd, err) < 0)
+		return -1;
+	if (p->has_binary && load_binary(l, d, P, pd, err) < 0)
 		return -1;
 
 	/* rank history, titles and balances from the periods before */
@@ -663,14 +723,16 @@ static int store_results(ledger *l, const plan *p, const dists *d, const period_
 	jbuf j = {0};
 	int rc = -1;
 	double t_start = seconds();
-	if (ledger_prepare(l, "INSERT INTO period_results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &res, err) < 0)
+	if (ledger_prepare(l, "INSERT INTO period_results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			   &res, err) < 0)
 		goto out;
 	/* in id order, the table's key order: every insert appends at the B-tree's edge */
 	for (int32_t i = 0; i < pd->n; i++) {
 		int32_t k = d->pos[i];
 		const engine_result *r = &out->res[k];
-		/* kept when the next periods need it: a rank, a title, a balance, a statement */
-		if (!r->qualified && !r->title && !r->carried_out && !r->n_lines)
+		/* kept when the next periods need it: a rank, a title, a balance, a
+		 * statement, carried binary volume */
+		if (!r->qualified && !r->title && !r->carried_out && !r->n_lines && !r->carry_left && !r->carry_right)
 			continue;
 		sqlite3_reset(res);
 		sqlite3_bind_int(res, 1, P);
@@ -698,6 +760,9 @@ static int store_results(ledger *l, const plan *p, const dists *d, const period_
 		}
 		jb_char(&j, ']');
 		sqlite3_bind_text(res, 20, j.b, (int)j.n, SQLITE_STATIC);
+		int64_t bin[] = {r->left, r->right, r->matched, r->carry_left, r->carry_right};
+		for (int c = 0; c < 5; c++)
+			sqlite3_bind_int64(res, 21 + c, bin[c]);
 		if (sqlite3_step(res) != SQLITE_DONE) {
 			sql_err(l, err, "recording results");
 			goto out;
@@ -896,7 +961,8 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 		goto out;
 	t[1] = seconds();
 	engine_input in = {.p = p, .n = pd.n, .parent = pd.parent, .pv = pd.pv, .cv = pd.cv,
-			   .fast_start_cv = pd.fast_start_cv,
+			   .fast_start_cv = pd.fast_start_cv, .place_parent = pd.place_parent,
+			   .place_leg = pd.place_leg, .carry_left = pd.carry_left, .carry_right = pd.carry_right,
 			   .terminated = pd.terminated, .q_history = pd.q_history, .history = pd.history,
 			   .title = pd.title, .carried_in = pd.carried_in, .net_sales = pd.net_sales,
 			   .clawbacks = pd.claw, .n_clawbacks = pd.n_claw};
@@ -1323,7 +1389,8 @@ static int regenerate(ledger *l, int32_t P, const char *name, const char *folder
 	}
 	int32_t rows = g.n;
 	if (ledger_prepare(l, "SELECT qualified, paid_as, title, active, terminated, pv, gv, commissions,"
-			      " cap_adjustment, clawbacks, fees, carried_in, payable, paid, carried_out, name, iban, lines"
+			      " cap_adjustment, clawbacks, fees, carried_in, payable, paid, carried_out, name, iban, lines,"
+			      " bin_left, bin_right, bin_matched, carry_left, carry_right"
 			      " FROM period_results WHERE period = ? ORDER BY distributor_id", &st, err) < 0)
 		goto out;
 	sqlite3_bind_int(st, 1, P);
@@ -1352,6 +1419,11 @@ static int regenerate(ledger *l, int32_t P, const char *name, const char *folder
 		r->payable = sqlite3_column_int64(st, 12);
 		r->paid = sqlite3_column_int64(st, 13);
 		r->carried_out = sqlite3_column_int64(st, 14);
+		r->left = sqlite3_column_int64(st, 18);
+		r->right = sqlite3_column_int64(st, 19);
+		r->matched = sqlite3_column_int64(st, 20);
+		r->carry_left = sqlite3_column_int64(st, 21);
+		r->carry_right = sqlite3_column_int64(st, 22);
 		g.names[i] = col_dup(st, 15);
 		g.ibans[i] = col_dup(st, 16);
 		size_t before = g.out.n_lines;

@@ -162,6 +162,20 @@ static const char schema_v4_index[] =
 
 static int place_existing(ledger *l, pd_err *err);
 
+/*
+ * Version 5: binary plans (SPEC 6.8, 11.25). A close keeps each
+ * distributor's leg volumes, what they matched and what they carry into the
+ * next period, so the next close starts from the carry and a statements
+ * folder can be made again with its `binary` objects. 0 for every row of an
+ * older ledger: no plan before this version could be binary.
+ */
+static const char schema_v5[] =
+	"ALTER TABLE period_results ADD COLUMN bin_left INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE period_results ADD COLUMN bin_right INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE period_results ADD COLUMN bin_matched INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE period_results ADD COLUMN carry_left INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE period_results ADD COLUMN carry_right INTEGER NOT NULL DEFAULT 0;\n";
+
 /* migrations[v] takes a ledger from version v to v + 1: its SQL, then its C step (or NULL) */
 static const struct {
 	const char *sql;
@@ -171,6 +185,7 @@ static const struct {
 	{schema_v2, NULL},
 	{schema_v3, NULL},
 	{schema_v4, place_existing},
+	{schema_v5, NULL},
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == LEDGER_SCHEMA_VERSION,

@@ -23,7 +23,7 @@
 #include "err.h"
 #include "plan.h"
 
-#define LEDGER_SCHEMA_VERSION 4
+#define LEDGER_SCHEMA_VERSION 5
 /* earliest open period when nothing has been closed yet: every period is open */
 #define LEDGER_NO_CLOSE INT32_MIN
 

@@ -220,7 +220,7 @@ static const char *fee_name(const stmt_period *sp, int32_t f)
 static bool has_base_rate(int32_t type)
 {
 	return type == LINE_RETAIL || type == LINE_UNILEVEL || type == LINE_CLAWBACK || type == LINE_DIFFERENTIAL ||
-	       type == LINE_FAST_START || type == LINE_MATCHING;
+	       type == LINE_BINARY || type == LINE_FAST_START || type == LINE_MATCHING;
 }
 
 static bool has_level(const engine_line *l)
@@ -467,6 +467,20 @@ int statement_json(const stmt_period *sp, int32_t i, char **buf, size_t *len)
 	j_money_str(&b, sp->pv[i]);
 	SB_LIT(&b, ",\n  \"gv\": ");
 	j_money_str(&b, r->gv);
+	if (p->has_binary) {
+		/* SPEC 6.8, 11.25: every statement of a binary plan; carry_* is what is carried out */
+		SB_LIT(&b, ",\n  \"binary\": {\n    \"left\": ");
+		j_money_str(&b, r->left);
+		SB_LIT(&b, ",\n    \"right\": ");
+		j_money_str(&b, r->right);
+		SB_LIT(&b, ",\n    \"matched\": ");
+		j_money_str(&b, r->matched);
+		SB_LIT(&b, ",\n    \"carry_left\": ");
+		j_money_str(&b, r->carry_left);
+		SB_LIT(&b, ",\n    \"carry_right\": ");
+		j_money_str(&b, r->carry_right);
+		SB_LIT(&b, "\n  }");
+	}
 
 	SB_LIT(&b, ",\n  \"lines\": [");
 	for (uint32_t k = first; ok && k < end; k++) {
@@ -1173,6 +1187,17 @@ int statement_html(const stmt_period *sp, int32_t i, char **buf, size_t *len)
 	put_fact_start(&b, "Group volume (GV)");
 	put_volume(&b, r->gv);
 	put_fact_end(&b);
+	if (p->has_binary) {
+		/* the two legs, what they matched, and what they carry to the next period */
+		static const char *const bl[] = {"Binary left leg", "Binary right leg", "Binary matched",
+						 "Carried to next period (left)", "Carried to next period (right)"};
+		const int64_t bv[] = {r->left, r->right, r->matched, r->carry_left, r->carry_right};
+		for (size_t k = 0; k < sizeof bv / sizeof *bv; k++) {
+			put_fact_start(&b, bl[k]);
+			put_volume(&b, bv[k]);
+			put_fact_end(&b);
+		}
+	}
 	SB_LIT(&b, "</dl>\n<p class=\"paid\">Paid this period: <strong>");
 	put_money(&b, &ms, r->paid);
 	SB_LIT(&b, "</strong></p>\n</header>\n");

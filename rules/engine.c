@@ -275,6 +275,97 @@ done:
 	return rc;
 }
 
+/*
+ * binary (SPEC 6.8, 11.25). Leg volume = carried + the volume of every sale
+ * in that leg's placement subtree; the subtree sums come from one pass in
+ * reverse breadth-first order of the placement tree (which may order the
+ * distributors differently from the sponsor tree), so it is linear however
+ * deep the spill legs are. A placement that no root reaches (a cycle) or a
+ * slot claimed twice is invalid input.
+ */
+static int binary(const engine_input *in, engine_result *res, lines_buf *lb, pd_err *err)
+{
+	const plan *p = in->p;
+	int32_t n = in->n;
+	size_t sz = (size_t)(n ? n : 1);
+	const int64_t *vol = p->binary_volume_pv ? in->pv : in->cv;
+	int32_t *kid = xmalloc(2 * sz * sizeof *kid); /* [2i] left child, [2i + 1] right child */
+	int32_t *order = xmalloc(sz * sizeof *order);
+	int64_t *sub = xmalloc(sz * sizeof *sub);
+	int rc = -1;
+	for (size_t k = 0; k < 2 * sz; k++)
+		kid[k] = -1;
+	int32_t head = 0, tail = 0;
+	for (int32_t i = 0; i < n; i++) {
+		int32_t pp = in->place_parent[i];
+		if (pp < 0) {
+			order[tail++] = i;
+			continue;
+		}
+		if (pp >= n || pp == i || in->place_leg[i] > 1) {
+			pd_errf(err, "engine: distributor %d has an invalid placement", i);
+			goto done;
+		}
+		int32_t *slot = &kid[2 * (size_t)pp + in->place_leg[i]];
+		if (*slot >= 0) {
+			pd_errf(err, "engine: distributors %d and %d hold the same placement slot", *slot, i);
+			goto done;
+		}
+		*slot = i;
+	}
+	while (head < tail) {
+		int32_t i = order[head++];
+		for (int k = 0; k < 2; k++)
+			if (kid[2 * (size_t)i + (size_t)k] >= 0)
+				order[tail++] = kid[2 * (size_t)i + (size_t)k];
+	}
+	if (tail != n) {
+		pd_errf(err, "engine: the placement tree has a cycle (%d of %d distributors reached)", tail, n);
+		goto done;
+	}
+	for (int32_t x = n - 1; x >= 0; x--) {
+		int32_t i = order[x];
+		int64_t s = vol[i];
+		for (int k = 0; k < 2; k++) {
+			int32_t c = kid[2 * (size_t)i + (size_t)k];
+			if (c >= 0 && __builtin_add_overflow(s, sub[c], &s))
+				goto overflow;
+		}
+		sub[i] = s;
+	}
+	for (int32_t i = 0; i < n; i++) {
+		engine_result *r = &res[i];
+		int32_t lc = kid[2 * (size_t)i], rc2 = kid[2 * (size_t)i + 1];
+		if (__builtin_add_overflow(in->carry_left[i], lc >= 0 ? sub[lc] : 0, &r->left) ||
+		    __builtin_add_overflow(in->carry_right[i], rc2 >= 0 ? sub[rc2] : 0, &r->right))
+			goto overflow;
+		int64_t m = r->left < r->right ? r->left : r->right;
+		r->matched = m > 0 ? m : 0;
+		/* consumed even when the recipient is inactive or capped */
+		r->carry_left = p->binary_carry ? r->left - r->matched : 0;
+		r->carry_right = p->binary_carry ? r->right - r->matched : 0;
+		if (!r->active || r->matched == 0 || p->binary_rate <= 0)
+			continue;
+		engine_line l = make_line(i, LINE_BINARY);
+		l.base = r->matched;
+		l.rate = p->binary_rate;
+		if (money_apply_rate(l.base, l.rate, &l.amount) < 0)
+			goto overflow;
+		if (p->has_binary_cap && l.amount > p->binary_cap)
+			l.amount = p->binary_cap;
+		push(lb, &l);
+	}
+	rc = 0;
+	goto done;
+overflow:
+	pd_errf(err, "engine: binary volume or amount overflow");
+done:
+	free(kid);
+	free(order);
+	free(sub);
+	return rc;
+}
+
 /* fast_start (SPEC 6.8, 11.27): the k-th sponsor above the seller earns
  * levels[k-1] of the seller's window CV; no compression, an inactive
  * sponsor's share is not passed on. */
@@ -400,6 +491,8 @@ static int check_input(const engine_input *in, pd_err *err)
 	}
 	if (in->p->has_fast_start && !in->fast_start_cv)
 		return pd_errf(err, "engine: a fast_start plan needs each distributor's window CV");
+	if (in->p->has_binary && (!in->place_parent || !in->place_leg || !in->carry_left || !in->carry_right))
+		return pd_errf(err, "engine: a binary plan needs the placement tree and the carried volumes");
 	return 0;
 }
 
@@ -532,6 +625,8 @@ int engine_run(const engine_input *in, engine_output *out, pd_err *err)
 			}
 
 	if (p->has_differential && differential(in, res, &lb, err) < 0)
+		goto out;
+	if (p->has_binary && binary(in, res, &lb, err) < 0)
 		goto out;
 	if (p->has_fast_start && fast_start(in, res, &lb, err) < 0)
 		goto out;

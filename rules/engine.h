@@ -4,9 +4,9 @@
  * No I/O, no SQL, no clock, no allocation per sale. The caller (the close)
  * gathers flat arrays; the engine fills per-distributor results and an
  * array of statement lines, in the order of SPEC 11 item 1: volumes; ranks
- * bottom-up; retail, unilevel, rank_advancement, differential, fast_start,
- * pool and matching lines; the cap; clawbacks; fees; carry_in; payable and
- * the min_payout test. (binary is not paid yet: plan_load refuses it.)
+ * bottom-up; retail, unilevel, rank_advancement, differential, binary,
+ * fast_start, pool and matching lines; the cap; clawbacks; fees; carry_in;
+ * payable and the min_payout test.
  *
  * Distributors are indexed 0..n-1 in an order where every sponsor comes
  * before its recruits: parent[i] < i, or -1 for a root. All money and
@@ -88,6 +88,12 @@ typedef struct engine_input {
 	/* [n] the part of cv[i] from sales inside i's fast_start window (SPEC
 	 * 11.27); NULL when the plan has no fast_start */
 	const int64_t *fast_start_cv;
+	/* binary plans (SPEC 6.8, 11.25), else NULL: the placement tree, in any
+	 * index order (it need not follow the sponsor tree), and the leg
+	 * volumes carried in from the previous period */
+	const int32_t *place_parent;  /* [n] placement parent or -1 (the root of a placement tree) */
+	const uint8_t *place_leg;     /* [n] 0 left, 1 right; one distributor per slot */
+	const int64_t *carry_left, *carry_right; /* [n] */
 	const uint8_t *terminated;    /* [n] 1 when terminated in this period */
 	/* qualified rank of the previous periods: q_history[i * history + k] is
 	 * the qualified rank in period P-1-k (0 = first rank, also before the
@@ -112,6 +118,9 @@ typedef struct engine_result {
 	int64_t carried_in;
 	int64_t payable, paid, carried_out;
 	uint32_t n_lines;        /* lines of this distributor */
+	/* binary plans: leg volumes (carried in + this period), what was
+	 * matched, and what is carried out (0 with carry: false) */
+	int64_t left, right, matched, carry_left, carry_right;
 } engine_result;
 
 typedef struct engine_output {

@@ -55,6 +55,7 @@ static const char *const unilevel_keys[] = {"type", "compression", "levels"};
 static const char *const advancement_keys[] = {"type", "bonus"};
 static const char *const differential_keys[] = {"type", "brackets"};
 static const char *const bracket_keys[] = {"from", "rate"};
+static const char *const binary_keys[] = {"type", "rate", "volume", "carry", "cap"};
 static const char *const fast_start_keys[] = {"type", "days", "levels", "exclusive"};
 static const char *const pool_keys[] = {"type", "name", "share", "shares"};
 static const char *const matching_keys[] = {"type", "of", "generations"};
@@ -66,15 +67,11 @@ static void load_unilevel(pctx *ctx, const yt_node *n, plan *p);
 static void load_advancement(pctx *ctx, const yt_node *n, plan *p);
 static void load_differential(pctx *ctx, const yt_node *n, plan *p);
 static void load_fast_start(pctx *ctx, const yt_node *n, plan *p);
+static void load_binary(pctx *ctx, const yt_node *n, plan *p);
 static void load_pool(pctx *ctx, const yt_node *n, plan *p);
 static void load_matching(pctx *ctx, const yt_node *n, plan *p);
 
-/*
- * The commission types, indexed by plan_type, with their keys and reader. A
- * type the engine does not pay yet has load == NULL (binary, whose placement
- * tree and carried volumes the close does not keep yet): a plan using it is
- * refused rather than silently paying less than it says.
- */
+/* The commission types, indexed by plan_type, with their keys and reader. */
 static const struct commission_type {
 	const char *name;
 	const char *where;          /* for "unknown key ... in WHERE" */
@@ -88,7 +85,7 @@ static const struct commission_type {
 	 load_advancement},
 	{"differential", "a differential commission", differential_keys, NKEYS(differential_keys),
 	 load_differential},
-	{"binary", NULL, NULL, 0, NULL},
+	{"binary", "a binary commission", binary_keys, NKEYS(binary_keys), load_binary},
 	{"fast_start", "a fast_start commission", fast_start_keys, NKEYS(fast_start_keys), load_fast_start},
 	{"pool", "a pool commission", pool_keys, NKEYS(pool_keys), load_pool},
 	{"matching", "a matching commission", matching_keys, NKEYS(matching_keys), load_matching},
@@ -108,7 +105,7 @@ int plan_has_type(const plan *p, plan_type t)
 	case PLAN_UNILEVEL: return p->has_unilevel;
 	case PLAN_RANK_ADVANCEMENT: return p->has_rank_advancement;
 	case PLAN_DIFFERENTIAL: return p->has_differential;
-	case PLAN_BINARY: return 0;
+	case PLAN_BINARY: return p->has_binary;
 	case PLAN_FAST_START: return p->has_fast_start;
 	case PLAN_POOL: return p->has_pool;
 	case PLAN_MATCHING: return p->has_matching;
@@ -624,6 +621,31 @@ static void load_differential(pctx *ctx, const yt_node *n, plan *p)
 	}
 }
 
+/* binary (SPEC 6.8, 11.25): volume defaults to cv, carry to true. */
+static void load_binary(pctx *ctx, const yt_node *n, plan *p)
+{
+	p->has_binary = 1;
+	p->binary_carry = 1;
+	const yt_node *v;
+	const char *s;
+	if ((v = required(ctx, n, "rate", "binary commission")))
+		rate_value(ctx, v, "rate", &p->binary_rate);
+	if ((v = yt_get(n, "volume")) && (s = scalar(ctx, v, "volume"))) {
+		if (strcmp(s, "pv") == 0)
+			p->binary_volume_pv = 1;
+		else if (strcmp(s, "cv") != 0)
+			pd_diag_at(ctx->diag, AT(v), "volume: \"%s\" is not cv or pv", s);
+	}
+	if ((v = yt_get(n, "carry")) && (s = scalar(ctx, v, "carry"))) {
+		if (strcmp(s, "false") == 0)
+			p->binary_carry = 0;
+		else if (strcmp(s, "true") != 0)
+			pd_diag_at(ctx->diag, AT(v), "carry: \"%s\" is not true or false", s);
+	}
+	if ((v = yt_get(n, "cap")) && hundredths_value(ctx, v, "cap", "an amount", 1, &p->binary_cap) == 0)
+		p->has_binary_cap = 1;
+}
+
 /* fast_start (SPEC 6.8, 11.27). */
 static void load_fast_start(pctx *ctx, const yt_node *n, plan *p)
 {
@@ -794,6 +816,8 @@ static void legality_guard(pctx *ctx, const yt_node *at, const plan *p)
 		part[PLAN_FAST_START] += p->fast_start_rates[k];
 	if (p->has_pool)
 		part[PLAN_POOL] = p->pool_share;
+	if (p->has_binary)
+		part[PLAN_BINARY] = p->binary_rate; /* SPEC 11.29: the binary rate once */
 	/* all in millionths of millionths, exact: each part <= 10^8 x 10^6 */
 	int64_t matched = 0, gens = 0;
 	if (p->has_matching) {
@@ -865,11 +889,6 @@ static void load_commissions(pctx *ctx, const yt_node *key, const yt_node *v, pl
 		}
 		first[t] = tn;
 		const struct commission_type *ct = &commission_types[t];
-		if (!ct->load) {
-			pd_diag_at(ctx->diag, AT(tn), "commission type \"%s\" is not supported by this version of payoutd",
-				   s);
-			continue;
-		}
 		check_keys(ctx, e, ct->keys, ct->nkeys, ct->where);
 		ct->load(ctx, e, p);
 		if (t == PLAN_MATCHING)

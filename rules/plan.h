@@ -88,6 +88,14 @@ typedef struct plan {
 	int64_t *diff_rate;         /* [n_brackets] millionths, any order */
 	int n_brackets;             /* 1..PLAN_MAX_BRACKETS */
 
+	/* binary (SPEC 6.8, 11.25): on the placement tree */
+	int has_binary;
+	int64_t binary_rate;        /* millionths of the matched volume */
+	int binary_volume_pv;       /* volume: pv (1) or cv (0, the default) */
+	int binary_carry;           /* carry: true (1, the default) or false */
+	int has_binary_cap;
+	int64_t binary_cap;         /* hundredths, per distributor and period */
+
 	/* fast_start (SPEC 6.8, 11.27) */
 	int has_fast_start;
 	int32_t fast_start_days;    /* window: 0 <= sale day - join day < days */

@@ -90,7 +90,8 @@ static void expect_text(ledger *l, const char *sql, const char *want);
 /* Every migration, one at a time: a ledger left at version v by an older
  * build, holding data, is migrated by ledger_open to the current version
  * with its data intact (version 1 -> 2 adds the tables of the close, 2 -> 3
- * sums the sales into volumes, 3 -> 4 places the distributors). */
+ * sums the sales into volumes, 3 -> 4 places the distributors, 4 -> 5 adds
+ * the binary columns of period_results). */
 static void test_each_migration_keeps_data(void **state)
 {
 	(void)state;
@@ -152,6 +153,36 @@ static void test_each_migration_keeps_data(void **state)
 		sqlite3_finalize(st);
 		ledger_close(l);
 	}
+}
+
+/* 4 -> 5: a closed period's results keep their values; the binary columns
+ * are 0 (no older plan could be binary), and a new close can write them. */
+static void test_migration_v5_binary_columns(void **state)
+{
+	(void)state;
+	char db[512];
+	path(db, "m5.db");
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	for (int v = 0; v < 4; v++)
+		assert_int_equal(sqlite3_exec(h, ledger_migration_sql(v), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 4;"
+		"INSERT INTO period_results(period, distributor_id, qualified, paid_as, title, active, terminated,"
+		"  pv, gv, commissions, cap_adjustment, clawbacks, fees, carried_in, payable, paid, carried_out,"
+		"  name, iban, lines)"
+		"  VALUES(24322, 'A1', 'partner', 'partner', 'partner', 1, 0, 10000, 10000, 2000, 0, 0, 0, 0, 2000,"
+		"  2000, 0, 'Anna', NULL, '[]');", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	ledger *l = NULL;
+	pd_err err;
+	if (ledger_open(db, &l, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ledger_schema_version(l), 5);
+	expect_text(l, "SELECT paid || '/' || bin_left || '/' || bin_right || '/' || bin_matched || '/' || carry_left"
+		       " || '/' || carry_right FROM period_results", "2000/0/0/0/0/0");
+	assert_int_equal(ledger_exec(l, "UPDATE period_results SET carry_left = 50000", &err), 0);
+	expect_text(l, "SELECT carry_left FROM period_results", "50000");
+	ledger_close(l);
 }
 
 static void expect_text(ledger *l, const char *sql, const char *want)
@@ -522,6 +553,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrates_empty_to_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_migration_keeps_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v5_binary_columns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v3_packs_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v4_places, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v4_resolves_clashes, setup, teardown),

@@ -940,8 +940,6 @@ static void test_commission_errors(void **state)
 	assert_refused("type-twice",
 		       HEAD RANKS3 "commissions:\n  - type: retail\n    rate: 0.1\n  - type: retail\n    rate: 0.2\n",
 		       "@:14:11: commission type \"retail\" is listed twice (first at line 12)");
-	assert_refused("binary", HEAD RANKS3 "commissions:\n  - type: binary\n    rate: 0.1\n",
-		       "@:12:11: commission type \"binary\" is not supported by this version of payoutd");
 	assert_refused("unilvl", HEAD RANKS3 "commissions:\n  - type: unilvl\n    levels: {gold: [0.1]}\n",
 		       "@:12:11: unknown commission type \"unilvl\" (did you mean \"unilevel\"?); "
 		       "supported: retail, unilevel, rank_advancement, differential, fast_start, pool, matching");
@@ -955,6 +953,141 @@ static void test_commission_errors(void **state)
 	assert_refused("compression",
 		       HEAD RANKS3 "commissions:\n  - type: unilevel\n    compression: static\n    levels: {gold: [0.05]}\n",
 		       "@:13:18: compression: \"static\" is not dynamic or none");
+}
+
+/* ---- the SPEC 6.8 families: every key, its range, its place ----------------- */
+
+#define C11 "commissions:\n" /* 11 */
+
+static void test_families_ok(void **state)
+{
+	(void)state;
+	plan *p = load_ok("families",
+			  HEAD RANKS3 C11
+			  "  - type: differential\n"
+			  "    brackets:\n"
+			  "      - { from: 1000, rate: 0.09 }\n"
+			  "      - { from: 2000.50, rate: 0.06 }\n"
+			  "  - type: binary\n"
+			  "    rate: 0.1\n"
+			  "    volume: pv\n"
+			  "    carry: false\n"
+			  "    cap: 5000.00\n"
+			  "  - type: fast_start\n"
+			  "    days: 60\n"
+			  "    levels: [0.05, 0.02]\n"
+			  "    exclusive: true\n"
+			  "  - type: pool\n"
+			  "    name: leadership pool\n"
+			  "    share: 0.02\n"
+			  "    shares: { silver: 1, gold: 5 }\n"
+			  "  - type: matching\n"
+			  "    of: [binary, differential]\n"
+			  "    generations: { gold: [0.10, 0.05] }\n");
+	assert_int_equal(p->n_brackets, 2);
+	assert_int_equal(p->diff_from[1], 200050);
+	assert_int_equal(p->diff_rate[1], 60000); /* rates may fall: only `from` must rise */
+	assert_true(p->has_binary && p->binary_volume_pv && !p->binary_carry && p->has_binary_cap);
+	assert_int_equal(p->binary_cap, 500000);
+	assert_int_equal(p->fast_start_days, 60);
+	assert_int_equal(p->fast_start_levels, 2);
+	assert_true(p->fast_start_exclusive);
+	assert_string_equal(p->pool_name, "leadership pool");
+	assert_int_equal(p->pool_share, 20000);
+	assert_int_equal(p->pool_shares[0], 0);
+	assert_int_equal(p->pool_shares[2], 5);
+	assert_int_equal(p->matching_of, (1u << PLAN_BINARY) | (1u << PLAN_DIFFERENTIAL));
+	assert_int_equal(plan_matching_rate(p, 2, 2), 50000);
+	assert_int_equal(plan_matching_rate(p, 1, 1), 0); /* silver: not listed */
+	assert_true(plan_has_type(p, PLAN_POOL) && !plan_has_type(p, PLAN_UNILEVEL));
+	plan_free(p);
+	/* defaults: binary volume cv, carry true, no cap; fast_start not exclusive */
+	p = load_ok("defaults", HEAD RANKS3 C11 "  - type: binary\n    rate: 0.1\n"
+			       "  - type: fast_start\n    days: 30\n    levels: [0.1]\n");
+	assert_true(!p->binary_volume_pv && p->binary_carry && !p->has_binary_cap && !p->fast_start_exclusive);
+	plan_free(p);
+}
+
+static void test_families_errors(void **state)
+{
+	(void)state;
+	assert_refused("brackets-rise", HEAD RANKS3 C11 "  - type: differential\n    brackets:\n"
+		       "      - { from: 2000, rate: 0.09 }\n      - { from: 2000, rate: 0.12 }\n",
+		       "@:15:17: from: 2000 is not above the previous bracket's (line 14): `from` must strictly increase");
+	assert_refused("bracket-rate", HEAD RANKS3 C11 "  - type: differential\n    brackets:\n"
+		       "      - { from: 1000, rate: 1.09 }\n",
+		       "@:14:29: rate: 1.09 must be between 0 and 1");
+	pd_diag d;
+	load_bad("bracket-key", HEAD RANKS3 C11 "  - type: differential\n    brackets:\n"
+		 "      - { from: 1000, rte: 0.09 }\n", &d);
+	assert_has(&d, "@:14:23: unknown key \"rte\" in a differential bracket (did you mean \"rate\"?)");
+	assert_has(&d, "@:14:9: differential bracket: missing required key \"rate\"");
+	assert_count(&d, 2);
+	pd_diag_free(&d);
+	assert_refused("brackets-empty", HEAD RANKS3 C11 "  - type: differential\n    brackets: []\n",
+		       "@:13:15: brackets: expected a list of { from: GV, rate: RATE }, lowest first, found an empty list");
+	assert_refused("binary-volume", HEAD RANKS3 C11 "  - type: binary\n    rate: 0.1\n    volume: gv\n",
+		       "@:14:13: volume: \"gv\" is not cv or pv");
+	assert_refused("binary-carry", HEAD RANKS3 C11 "  - type: binary\n    rate: 0.1\n    carry: yes\n",
+		       "@:14:12: carry: \"yes\" is not true or false");
+	assert_refused("binary-cap", HEAD RANKS3 C11 "  - type: binary\n    rate: 0.1\n    cap: 0\n",
+		       "@:14:10: cap: 0 must be greater than 0");
+	assert_refused("binary-key", HEAD RANKS3 C11 "  - type: binary\n    rate: 0.1\n    cary: false\n",
+		       "@:14:5: unknown key \"cary\" in a binary commission (did you mean \"carry\"?)");
+	assert_refused("fs-days", HEAD RANKS3 C11 "  - type: fast_start\n    days: 0\n    levels: [0.1]\n",
+		       "@:13:11: days: 0 is out of range 1..3660");
+	assert_refused("fs-levels", HEAD RANKS3 C11 "  - type: fast_start\n    days: 60\n    levels: 0.1\n",
+		       "@:14:13: levels: expected a list of rates (the sponsor's first), found scalar");
+	assert_refused("fs-exclusive", HEAD RANKS3 C11 "  - type: fast_start\n    days: 60\n    levels: [0.1]\n"
+		       "    exclusive: 1\n",
+		       "@:15:16: exclusive: \"1\" is not true or false");
+	assert_refused("pool-shares", HEAD RANKS3 C11 "  - type: pool\n    name: p\n    share: 0.02\n"
+		       "    shares: { gold: 1.5 }\n",
+		       "@:15:21: shares of gold: \"1.5\" is not a whole number");
+	assert_refused("pool-rank", HEAD RANKS3 C11 "  - type: pool\n    name: p\n    share: 0.02\n"
+		       "    shares: { gld: 1 }\n",
+		       "@:15:15: shares: \"gld\" is not a rank of this plan (did you mean \"gold\"?)");
+	assert_refused("matching-of-absent", HEAD RANKS3 C11 "  - type: matching\n    of: [unilevel]\n"
+		       "    generations: { gold: [0.1] }\n",
+		       "@:13:10: of: \"unilevel\" is not a commission type of this plan");
+	assert_refused("matching-of-self", HEAD RANKS3 C11 "  - type: matching\n    of: [matching]\n"
+		       "    generations: { gold: [0.1] }\n",
+		       "@:13:10: of: matching cannot match itself");
+	assert_refused("matching-gen", HEAD RANKS3 C11 "  - type: matching\n    of: [pool]\n"
+		       "    generations: { gold: [0.1, 2] }\n"
+		       "  - type: pool\n    name: p\n    share: 0.01\n    shares: { gold: 1 }\n",
+		       "@:14:32: generation 2 of gold: 2 must be between 0 and 1");
+	assert_refused("pool-twice", HEAD RANKS3 C11 "  - type: pool\n    name: p\n    share: 0.01\n    shares: {}\n"
+		       "  - type: pool\n    name: q\n    share: 0.01\n    shares: {}\n",
+		       "@:16:11: commission type \"pool\" is listed twice (first at line 12)");
+}
+
+/* SPEC 11.29: every family adds to the most a sale's CV can pay. */
+static void test_families_legality(void **state)
+{
+	(void)state;
+	/* 20 + 21 + 10 + 35 + 2 = 88%, and matching 15% of (unilevel 0 + fast_start 35%) = 5.25%:
+	 * 93.25%, allowed */
+	plan *p = load_ok("hybrid-ok", HEAD RANKS3 C11
+			  "  - type: retail\n    rate: 0.2\n"
+			  "  - type: differential\n    brackets: [{from: 10, rate: 0.21}]\n"
+			  "  - type: binary\n    rate: 0.1\n"
+			  "  - type: fast_start\n    days: 30\n    levels: [0.2, 0.1, 0.05]\n"
+			  "  - type: pool\n    name: p\n    share: 0.02\n    shares: {gold: 1}\n"
+			  "  - type: matching\n    of: [fast_start]\n    generations: {gold: [0.1, 0.05]}\n");
+	plan_free(p);
+	/* the same with matching of retail too: + 15% x 20% = 3%: 96.25%, still allowed; with
+	 * generations {gold: [0.5, 0.5]}: 88 + 100% x (35 + 20)% = 143%: refused, each part named */
+	assert_refused("hybrid-over", HEAD RANKS3 C11
+		       "  - type: retail\n    rate: 0.2\n"
+		       "  - type: differential\n    brackets: [{from: 10, rate: 0.21}]\n"
+		       "  - type: binary\n    rate: 0.1\n"
+		       "  - type: fast_start\n    days: 30\n    levels: [0.2, 0.1, 0.05]\n"
+		       "  - type: pool\n    name: p\n    share: 0.02\n    shares: {gold: 1}\n"
+		       "  - type: matching\n    of: [fast_start, retail]\n    generations: {gold: [0.5, 0.5]}\n",
+		       "@:11:1: the plan could pay up to 143% of a sale's CV along its upline chain (retail 20% + "
+		       "differential 21% + binary 10% + fast_start 35% + pool 2% + matching generations of gold x "
+		       "matched rates 55%); at most 100% is allowed");
 }
 
 static void test_legality_guard(void **state)
@@ -1061,7 +1194,7 @@ static void test_all_commission_errors_reported(void **state)
 		 "    compression: static\n"                            /* 18 */
 		 "    levels: {glod: [1.5]}\n"                          /* 19 */
 		 "  - type: retail\n"                                   /* 20 */
-		 "  - type: binary\n"                                   /* 21 */
+		 "  - type: pool\n"                                     /* 21 */
 		 "  - type: rank_advancment\n"                          /* 22 */
 		 "caps: {payout_ratio: 45%}\n"                          /* 23 */
 		 "fees:\n"                                              /* 24 */
@@ -1080,7 +1213,9 @@ static void test_all_commission_errors_reported(void **state)
 	assert_has(&d, "@:19:14: levels: \"glod\" is not a rank of this plan (did you mean \"gold\"?)");
 	assert_has(&d, "@:19:21: level 1 of glod: 1.5 must be between 0 and 1");
 	assert_has(&d, "@:20:11: commission type \"retail\" is listed twice (first at line 15)");
-	assert_has(&d, "@:21:11: commission type \"binary\" is not supported by this version of payoutd");
+	assert_has(&d, "@:21:5: pool commission: missing required key \"name\"");
+	assert_has(&d, "@:21:5: pool commission: missing required key \"share\"");
+	assert_has(&d, "@:21:5: pool commission: missing required key \"shares\"");
 	assert_has(&d, "@:22:11: unknown commission type \"rank_advancment\" (did you mean \"rank_advancement\"?); "
 		       "supported: retail, unilevel, rank_advancement, differential, fast_start, pool, matching");
 	assert_has(&d, "@:23:22: payout_ratio: \"45%\": percent sign not allowed "
@@ -1088,7 +1223,7 @@ static void test_all_commission_errors_reported(void **state)
 	assert_has(&d, "@:25:5: fee: missing required key \"name\"");
 	assert_has(&d, "@:25:13: amount: -1.50 must be greater than 0");
 	assert_has(&d, "@:26:13: min_payout: \"ten\": not a number (expected an amount with at most 2 decimals)");
-	assert_count(&d, 17);
+	assert_count(&d, 19);
 	pd_diag_free(&d);
 }
 
@@ -1116,6 +1251,9 @@ int main(void)
 		cmocka_unit_test(test_rank_errors),
 		cmocka_unit_test(test_commission_errors),
 		cmocka_unit_test(test_legality_guard),
+		cmocka_unit_test(test_families_ok),
+		cmocka_unit_test(test_families_errors),
+		cmocka_unit_test(test_families_legality),
 		cmocka_unit_test(test_money_sections_errors),
 		cmocka_unit_test(test_all_commission_errors_reported),
 	};
