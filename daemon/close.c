@@ -355,30 +355,73 @@ static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd,
  * P whose date lies in its window, 0 <= date - join_date < days; a
  * same-period refund counts by its original's date (a late sale by its own).
  * Clawbacks (refunds of closed periods' sales) are not volumes of P.
+ *
+ * join_date is taken as known at the close (a later row may change it), so
+ * this cannot be summed at booking like `volumes`: one pass over P's sales,
+ * the window decided here per row (the id lookup is a hash probe), instead
+ * of a join and a GROUP BY that sorted every row of the period.
  */
 static int load_fast_start_cv(ledger *l, const plan *p, const dists *d, int32_t P, period_data *pd, pd_err *err)
 {
-	pd->fast_start_cv = xcalloc((size_t)(d->n ? d->n : 1), sizeof *pd->fast_start_cv);
-	sqlite3_stmt *st;
-	if (ledger_prepare(l,
-		"SELECT s.distributor_id, sum(s.cv) FROM sales s JOIN distributors d ON d.id = s.distributor_id"
-		" LEFT JOIN sales o ON o.sale_id = s.refund_of"
-		" WHERE s.booked_period = ?1 AND s.flags & 5 = 1"
-		" AND coalesce(o.day, s.day) - d.join_date >= 0 AND coalesce(o.day, s.day) - d.join_date < ?2"
-		" GROUP BY s.distributor_id", &st, err) < 0)
-		return -1;
-	sqlite3_bind_int(st, 1, P);
-	sqlite3_bind_int(st, 2, p->fast_start_days);
-	int step;
+	size_t sz = (size_t)(d->n ? d->n : 1);
+	pd->fast_start_cv = xcalloc(sz, sizeof *pd->fast_start_cv);
+	int32_t *join = xcalloc(sz, sizeof *join); /* by sorted index */
+	sqlite3_stmt *st = NULL, *orig = NULL;
+	int step, rc = -1;
+	if (ledger_prepare(l, "SELECT id, join_date FROM distributors", &st, err) < 0)
+		goto out;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
 		if (i >= 0)
-			pd->fast_start_cv[d->pos[i]] = sqlite3_column_int64(st, 1);
+			join[i] = sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
-		return sql_err(l, err, "reading fast_start window volumes");
-	return 0;
+	st = NULL;
+	if (step != SQLITE_DONE) {
+		sql_err(l, err, "reading join dates");
+		goto out;
+	}
+	if (ledger_prepare(l, "SELECT distributor_id, day, cv, refund_of FROM sales WHERE booked_period = ? AND flags & 5 = 1",
+			   &st, err) < 0 ||
+	    ledger_prepare(l, "SELECT day FROM sales WHERE sale_id = ?", &orig, err) < 0)
+		goto out;
+	sqlite3_bind_int(st, 1, P);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t cv = sqlite3_column_int64(st, 2);
+		int32_t i = cv ? find_id(d, (const char *)sqlite3_column_text(st, 0)) : -1;
+		if (i < 0)
+			continue;
+		int64_t day = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) { /* a refund: its original's date */
+			sqlite3_reset(orig);
+			sqlite3_bind_text(orig, 1, (const char *)sqlite3_column_text(st, 3), -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(orig) != SQLITE_ROW) {
+				sql_err(l, err, "reading a refunded sale");
+				goto out;
+			}
+			day = sqlite3_column_int64(orig, 0);
+		}
+		int64_t age = day - join[i];
+		if (age < 0 || age >= p->fast_start_days)
+			continue;
+		int64_t *acc = &pd->fast_start_cv[d->pos[i]];
+		if (money_add(*acc, cv, acc) < 0) {
+			pd_errf(err, "fast_start volume overflow in period %d", P);
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		sql_err(l, err, "reading fast_start window volumes");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (st)
+		sqlite3_finalize(st);
+	if (orig)
+		sqlite3_finalize(orig);
+	free(join);
+	return rc;
 }
 
 /*
