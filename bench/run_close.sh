@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of a period close (not a test): books DISTRIBUTORS distributors and
-# SALES sales for 2026-11 over the SPEC example plan, closes the period with
+# SALES sales for 2026-11 over the SPEC example plan (or $PLAN), closes the period with
 # payoutctl, and reports the close's phases as payoutctl logs them (load,
 # engine, files, ledger), peak memory, and the statement writers' files per
 # second against a plain single-threaded create-write-close loop that makes
@@ -8,7 +8,9 @@
 #
 #   bench/run_close.sh [DISTRIBUTORS [SALES]]     (default 1000000 10000000)
 #
-# Environment: BUILD (default build/), BENCH_DIR (default /var/tmp), KEEP=1.
+# Environment: BUILD (default build/), BENCH_DIR (default /var/tmp), KEEP=1,
+# PLAN (default rules/plans/example-unilevel.yaml; bench/hybrid-all-five.yaml
+# is every commission type at once).
 set -euo pipefail
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$SRCDIR/build}
@@ -16,7 +18,7 @@ N=${1:-1000000}
 S=${2:-10000000}
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/payoutd-close-bench.XXXXXX")
 [[ ${KEEP:-0} == 1 ]] || trap 'rm -rf "$work"' EXIT
-cp "$SRCDIR/rules/plans/example-unilevel.yaml" "$work/plan.yaml"
+cp "${PLAN:-$SRCDIR/rules/plans/example-unilevel.yaml}" "$work/plan.yaml"
 printf 'plan: plan.yaml\n' > "$work/payoutd.yaml"
 mkdir -p "$work/state/inbox"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(df -hT "$work" | awk 'NR==2 {print $2 " on " $1}')"
