@@ -94,6 +94,13 @@ static const int64_t pv[N] = { 15000, 10000, 0, 250000, 9999, INT64_MAX / 16, 10
 static const int64_t cv[N] = { 12000, 8000, 0, 200000, -500, INT64_MAX / 16, 100, 0 };
 static const uint8_t terminated[N] = { 0, 0, 0, 0, 1, 0, 0, 0 };
 static const int64_t carried_in[N] = { 0, 500, 0, 0, 0, 0, -300, 999 };
+/* fast_start window CV; a placement tree unlike the sponsor tree (7 under 3,
+ * 6 under 5) and carried leg volumes, for binary plans */
+static const int64_t fast_start_cv[N] = { 0, 8000, 0, 100000, -500, INT64_MAX / 32, 100, 0 };
+static const int32_t place_parent[N] = { -1, 0, 0, 1, 1, 2, 5, 3 };
+static const uint8_t place_leg[N] = { 0, 0, 1, 0, 1, 0, 0, 0 };
+static const int64_t carry_left[N] = { 700, 0, -100, 0, 0, 0, 0, 0 };
+static const int64_t carry_right[N] = { 0, 250, 0, 0, 0, 0, 0, INT64_MAX / 64 };
 
 static void run_engine(const plan *p)
 {
@@ -112,7 +119,8 @@ static void run_engine(const plan *p)
 	engine_input in = {
 		.p = p, .n = N, .parent = parent, .pv = pv, .cv = cv, .terminated = terminated,
 		.q_history = q_history, .history = history, .title = title, .carried_in = carried_in,
-		.net_sales = 100000000, .clawbacks = claw, .n_clawbacks = 2,
+		.net_sales = 100000000, .clawbacks = claw, .n_clawbacks = 2, .fast_start_cv = fast_start_cv,
+		.place_parent = place_parent, .place_leg = place_leg, .carry_left = carry_left, .carry_right = carry_right,
 	};
 	engine_output out;
 	pd_err err;
