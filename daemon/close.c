@@ -33,6 +33,7 @@ typedef struct dists {
 	int32_t n;
 	char **id, **name, **iban;   /* [n], sorted by id */
 	int32_t *sponsor;            /* [n] sorted index, or -1 */
+	int32_t *join;               /* [n] join_date (day number), for fast_start windows */
 	int32_t *order;              /* tree position -> sorted index */
 	int32_t *pos;                /* sorted index -> tree position */
 	idset *index;                /* id -> sorted index (members numbered in id order) */
@@ -55,6 +56,7 @@ static void dists_free(dists *d)
 {
 	free_texts(d->n, d->id, d->name, d->iban);
 	free(d->sponsor);
+	free(d->join);
 	free(d->order);
 	free(d->pos);
 	idset_free(d->index);
@@ -97,7 +99,8 @@ static int load_dists(ledger *l, dists *d, pd_err *err)
 	d->name = xcalloc(n + 1, sizeof *d->name);
 	d->iban = xcalloc(n + 1, sizeof *d->iban);
 	char **sponsor_id = xcalloc(n + 1, sizeof *sponsor_id);
-	if (ledger_prepare(l, "SELECT id, sponsor_id, name, iban FROM distributors ORDER BY id", &st, err) < 0) {
+	d->join = xcalloc(n + 1, sizeof *d->join);
+	if (ledger_prepare(l, "SELECT id, sponsor_id, name, iban, join_date FROM distributors ORDER BY id", &st, err) < 0) {
 		free(sponsor_id);
 		return -1;
 	}
@@ -107,6 +110,7 @@ static int load_dists(ledger *l, dists *d, pd_err *err)
 		sponsor_id[d->n] = col_dup(st, 1);
 		d->name[d->n] = col_dup(st, 2);
 		d->iban[d->n] = col_dup(st, 3);
+		d->join[d->n] = sqlite3_column_int(st, 4);
 		d->n++;
 	}
 	sqlite3_finalize(st);
@@ -365,22 +369,8 @@ static int load_fast_start_cv(ledger *l, const plan *p, const dists *d, int32_t 
 {
 	size_t sz = (size_t)(d->n ? d->n : 1);
 	pd->fast_start_cv = xcalloc(sz, sizeof *pd->fast_start_cv);
-	int32_t *join = xcalloc(sz, sizeof *join); /* by sorted index */
 	sqlite3_stmt *st = NULL, *orig = NULL;
 	int step, rc = -1;
-	if (ledger_prepare(l, "SELECT id, join_date FROM distributors", &st, err) < 0)
-		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int32_t i = find_id(d, (const char *)sqlite3_column_text(st, 0));
-		if (i >= 0)
-			join[i] = sqlite3_column_int(st, 1);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (step != SQLITE_DONE) {
-		sql_err(l, err, "reading join dates");
-		goto out;
-	}
 	if (ledger_prepare(l, "SELECT distributor_id, day, cv, refund_of FROM sales WHERE booked_period = ? AND flags & 5 = 1",
 			   &st, err) < 0 ||
 	    ledger_prepare(l, "SELECT day FROM sales WHERE sale_id = ?", &orig, err) < 0)
@@ -401,7 +391,7 @@ static int load_fast_start_cv(ledger *l, const plan *p, const dists *d, int32_t 
 			}
 			day = sqlite3_column_int64(orig, 0);
 		}
-		int64_t age = day - join[i];
+		int64_t age = day - d->join[i];
 		if (age < 0 || age >= p->fast_start_days)
 			continue;
 		int64_t *acc = &pd->fast_start_cv[d->pos[i]];
@@ -420,7 +410,6 @@ out:
 		sqlite3_finalize(st);
 	if (orig)
 		sqlite3_finalize(orig);
-	free(join);
 	return rc;
 }
 
