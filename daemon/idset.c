@@ -77,7 +77,31 @@ static size_t probe(const idset *s, const char *key, size_t len, uint64_t h)
 
 size_t idset_find(const idset *s, const char *key, size_t len)
 {
-	uint64_t slot = s->slots[probe(s, key, len, hash_key(key, len))];
+	return idset_find_hashed(s, key, len, hash_key(key, len));
+}
+
+uint64_t idset_hash(const char *key, size_t len)
+{
+	return hash_key(key, len);
+}
+
+void idset_prefetch_slot(const idset *s, uint64_t h)
+{
+	__builtin_prefetch(&s->slots[(size_t)(h >> 24) & (s->cap - 1)]);
+}
+
+/* The entry of the key's home slot when its tag matches (most keys sit in
+ * their home slot at load <= 1/2; the others are found by probe anyway). */
+void idset_prefetch_entry(const idset *s, uint64_t h)
+{
+	uint64_t slot = s->slots[(size_t)(h >> 24) & (s->cap - 1)];
+	if (slot && (slot & 0xFFFFFF) == (h & 0xFFFFFF))
+		__builtin_prefetch(s->arena + (slot >> 24));
+}
+
+size_t idset_find_hashed(const idset *s, const char *key, size_t len, uint64_t h)
+{
+	uint64_t slot = s->slots[probe(s, key, len, h)];
 	if (!slot)
 		return SIZE_MAX;
 	uint32_t n;
