@@ -720,7 +720,7 @@ static void jb_str(jbuf *j, const char *s)
 /* [type, level, source, base, rate, rank, name, amount], as SQLite's json_array
  * writes it; a pool line has its name and, after the amount, shares and
  * total_shares (10 elements). */
-static void jb_line(jbuf *j, const plan *p, const period_data *pd, const engine_line *e)
+static void jb_line(jbuf *j, const plan *p, const period_data *pd, const engine_output *out, const engine_line *e)
 {
 	jb_char(j, '[');
 	jb_str(j, engine_line_type_name(e->type));
@@ -745,7 +745,7 @@ static void jb_line(jbuf *j, const plan *p, const period_data *pd, const engine_
 		jb_char(j, ',');
 		jb_i64(j, e->shares);
 		jb_char(j, ',');
-		jb_i64(j, e->total_shares);
+		jb_i64(j, out->pool_total_shares);
 	}
 	jb_char(j, ']');
 }
@@ -889,7 +889,7 @@ static int store_results(ledger *l, const plan *p, const dists *d, const period_
 		for (uint32_t x = 0; x < r->n_lines; x++) {
 			if (x)
 				jb_char(&j, ',');
-			jb_line(&j, p, pd, &out->lines[out->first_line[k] + x]);
+			jb_line(&j, p, pd, out, &out->lines[out->first_line[k] + x]);
 		}
 		jb_char(&j, ']');
 		sqlite3_bind_text(res, 20, j.b, (int)j.n, SQLITE_STATIC);
@@ -1354,6 +1354,7 @@ typedef struct regen {
 	idset *index;
 	engine_output out;
 	size_t cap_lines;
+	int64_t pool_lines;             /* read so far */
 	char *summary;
 	size_t summary_len;
 	char plan_sha[65];
@@ -1415,13 +1416,14 @@ static int regen_lines(regen *g, int32_t i, const char *text, int len)
 	for (size_t x = 0; x < json_array_size(arr); x++) {
 		json_t *ln = json_array_get(arr, x);
 		engine_line e = {.recipient = i, .level = -1, .source = -1, .rank = -1, .fee = -1};
-		e.type = engine_line_type_find(json_string_value(json_array_get(ln, 0)));
-		size_t want = e.type == LINE_POOL ? 10 : 8;
+		int type = engine_line_type_find(json_string_value(json_array_get(ln, 0)));
+		e.type = (int8_t)type;
+		size_t want = type == LINE_POOL ? 10 : 8;
 		if (!json_is_array(ln) || json_array_size(ln) != want)
 			goto out;
 		json_t *lv = json_array_get(ln, 1), *src = json_array_get(ln, 2), *rk = json_array_get(ln, 5),
 		       *fee = json_array_get(ln, 6);
-		if (e.type < 0 || !json_is_integer(json_array_get(ln, 3)) || !json_is_integer(json_array_get(ln, 4)) ||
+		if (type < 0 || !json_is_integer(json_array_get(ln, 3)) || !json_is_integer(json_array_get(ln, 4)) ||
 		    !json_is_integer(json_array_get(ln, 7)) || !(json_is_null(lv) || json_is_integer(lv)) ||
 		    !(json_is_null(src) || json_is_string(src)) || !(json_is_null(rk) || json_is_string(rk)) ||
 		    !(json_is_null(fee) || json_is_string(fee)))
@@ -1430,7 +1432,7 @@ static int regen_lines(regen *g, int32_t i, const char *text, int len)
 			json_int_t v = json_integer_value(lv);
 			if (v < 1 || v > 1000)
 				goto out;
-			e.level = (int32_t)v;
+			e.level = (int16_t)v;
 		}
 		if (json_is_string(src) && (e.source = regen_id(g, json_string_value(src))) < 0)
 			goto out;
@@ -1440,8 +1442,13 @@ static int regen_lines(regen *g, int32_t i, const char *text, int len)
 			json_t *sh = json_array_get(ln, 8), *tot = json_array_get(ln, 9);
 			if (!json_is_integer(sh) || !json_is_integer(tot))
 				goto out;
-			e.shares = json_integer_value(sh);
-			e.total_shares = json_integer_value(tot);
+			/* every pool line of a close has the same total (the output's) */
+			json_int_t mine = json_integer_value(sh), all = json_integer_value(tot);
+			if (mine < 0 || mine > 1000000 || (g->pool_lines && all != g->out.pool_total_shares))
+				goto out;
+			e.shares = (int32_t)mine;
+			g->out.pool_total_shares = all;
+			g->pool_lines++;
 		} else if (json_is_string(fee)) {
 			for (size_t f = 0; f < g->p->n_fees && e.fee < 0; f++)
 				if (strcmp(g->p->fees[f].name, json_string_value(fee)) == 0)

@@ -419,7 +419,7 @@ static bool j_line(sbuf *b, const stmt_period *sp, const engine_line *l)
 		SB_LIT(b, ",\n      \"shares\": ");
 		sb_int(b, l->shares);
 		SB_LIT(b, ",\n      \"total_shares\": ");
-		sb_int(b, l->total_shares);
+		sb_int(b, sp->out->pool_total_shares);
 	}
 	SB_LIT(b, ",\n      \"amount\": ");
 	j_money_str(b, l->amount);
@@ -1076,7 +1076,7 @@ static int put_lines(sbuf *b, const money_style *ms, const stmt_period *sp, int3
 			SB_LIT(b, ": ");
 			sb_int(b, l->shares);
 			SB_LIT(b, " of ");
-			sb_int(b, l->total_shares);
+			sb_int(b, sp->out->pool_total_shares);
 			SB_LIT(b, " shares</span>");
 		}
 		SB_LIT(b, "</td><td class=\"num\">");

@@ -16,6 +16,9 @@
 
 #include "money.h"
 
+/* engine.h says why the line is kept small */
+_Static_assert(sizeof(engine_line) == 48, "engine_line is no longer 48 bytes");
+
 typedef struct lines_buf {
 	engine_line *v;
 	size_t n, cap;
@@ -39,8 +42,8 @@ static inline void push(lines_buf *b, const engine_line *l)
 
 static engine_line make_line(int32_t recipient, engine_line_type type)
 {
-	engine_line l = {.recipient = recipient, .type = type, .level = -1, .source = -1, .rank = -1,
-			 .fee = -1, .base = 0, .rate = 0, .shares = 0, .total_shares = 0, .amount = 0};
+	engine_line l = {.recipient = recipient, .type = (int8_t)type, .level = -1, .source = -1, .rank = -1,
+			 .fee = -1, .base = 0, .rate = 0, .shares = 0, .amount = 0};
 	return l;
 }
 
@@ -382,7 +385,7 @@ static int fast_start(const engine_input *in, const engine_result *res, lines_bu
 			if (!res[a].active || rate <= 0)
 				continue;
 			engine_line l = make_line(a, LINE_FAST_START);
-			l.level = k;
+			l.level = (int16_t)k; /* <= PLAN_MAX_LEVELS */
 			l.source = s;
 			l.base = base;
 			l.rate = rate;
@@ -420,8 +423,7 @@ static int pool(const engine_input *in, const engine_result *res, lines_buf *lb,
 			continue;
 		engine_line l = make_line(i, LINE_POOL);
 		l.base = out->pool;
-		l.shares = mine;
-		l.total_shares = shares;
+		l.shares = (int32_t)mine; /* <= 1,000,000 (plan.c) */
 		if (money_floor_div((__int128)out->pool * mine, shares, &l.amount) < 0)
 			return pd_errf(err, "engine: pool overflow");
 		out->pool_allotted += l.amount; /* sum of floors <= pool */
@@ -457,7 +459,7 @@ static int matching(const engine_input *in, const engine_result *res, lines_buf 
 			if (rate <= 0)
 				continue;
 			engine_line l = make_line(a, LINE_MATCHING);
-			l.level = g;
+			l.level = (int16_t)g; /* <= PLAN_MAX_LEVELS */
 			l.source = s;
 			l.base = m[s];
 			l.rate = rate;
@@ -488,6 +490,8 @@ static int check_input(const engine_input *in, pd_err *err)
 		const engine_clawback *c = &in->clawbacks[k];
 		if (c->recipient < 0 || c->recipient >= in->n || c->source < -1 || c->source >= in->n)
 			return pd_errf(err, "engine: clawback %zu names a distributor out of range", k);
+		if (c->level < -1 || c->level == 0 || c->level > INT16_MAX)
+			return pd_errf(err, "engine: clawback %zu has level %d", k, (int)c->level);
 	}
 	if (in->p->has_fast_start && !in->fast_start_cv)
 		return pd_errf(err, "engine: a fast_start plan needs each distributor's window CV");
@@ -598,7 +602,7 @@ int engine_run(const engine_input *in, engine_output *out, pd_err *err)
 				if (rate <= 0)
 					continue;
 				engine_line l = make_line(a, LINE_UNILEVEL);
-				l.level = k;
+				l.level = (int16_t)k; /* <= PLAN_MAX_LEVELS */
 				l.source = s;
 				l.base = base;
 				l.rate = rate;
@@ -677,7 +681,7 @@ int engine_run(const engine_input *in, engine_output *out, pd_err *err)
 		if (c->base == 0 || c->rate <= 0)
 			continue;
 		engine_line l = make_line(c->recipient, LINE_CLAWBACK);
-		l.level = c->level;
+		l.level = (int16_t)c->level; /* checked with the input */
 		l.source = c->source;
 		l.base = c->base;
 		l.rate = c->rate;

@@ -54,20 +54,25 @@ static inline int engine_line_is_commission(int type)
 }
 
 /* One statement line. Fields that do not apply are -1 (level, source, rank,
- * fee) or 0 (base, rate, shares, total_shares). */
+ * fee) or 0 (base, rate, shares). 48 bytes: a close at a million
+ * distributors holds millions of lines twice over (made, then grouped), and
+ * on a machine where fresh memory is dear every byte of it costs time. */
 typedef struct engine_line {
 	int32_t recipient;   /* distributor index */
-	int32_t type;        /* engine_line_type */
-	int32_t level;       /* unilevel, clawback, fast_start, matching (generation): 1-based; else -1 */
 	int32_t source;      /* retail: the recipient; unilevel, clawback, fast_start, matching: the
 			      * seller / earner; differential: the frontline leg's root or the
 			      * recipient for its own sales; else -1 */
 	int32_t rank;        /* rank_advancement: the rank passed (index); else -1 */
 	int32_t fee;         /* fee: index into plan.fees; else -1 */
+	int32_t shares;      /* pool: the recipient's shares (at most 1,000,000, plan.c); everybody's
+			      * are engine_output.pool_total_shares */
+	int16_t level;       /* unilevel, clawback, fast_start, matching (generation): 1-based, at
+			      * most PLAN_MAX_LEVELS; else -1 */
+	int8_t type;         /* engine_line_type */
+	uint8_t zero;        /* always 0: the struct has no padding, so equal lines are equal bytes */
 	int64_t base;        /* hundredths: CV (retail, unilevel, differential, fast_start), refunded
 			      * CV (clawback, positive), matched commissions (matching), the pool */
 	int64_t rate;        /* millionths; 0 for pool lines, which have none */
-	int64_t shares, total_shares; /* pool: the recipient's shares and everybody's */
 	int64_t amount;      /* hundredths; negative for clawbacks and fees */
 } engine_line;
 

@@ -371,7 +371,7 @@ static int line_cmp_all(const void *pa, const void *pb)
 	const engine_line *a = pa, *b = pb;
 	int c;
 	if ((c = line_cmp(a, b)) || (c = cmp64(a->base, b->base)) ||
-	    (c = cmp64(a->shares, b->shares)) || (c = cmp64(a->total_shares, b->total_shares)) ||
+	    (c = cmp64(a->shares, b->shares)) ||
 	    (c = cmp64(a->amount, b->amount)))
 		return c;
 	return 0;
@@ -620,8 +620,7 @@ static int model_run(const engine_input *in, engine_output *out, pd_err *err)
 				if (active[i] && p->pool_shares[paid[i]] > 0) {
 					engine_line l = mkline(i, LINE_POOL);
 					l.base = out->pool;
-					l.shares = p->pool_shares[paid[i]];
-					l.total_shares = tot_sh;
+					l.shares = (int32_t)p->pool_shares[paid[i]];
 					l.amount = ref_floor((__int128)out->pool * l.shares, tot_sh);
 					allotted += l.amount;
 					push(&b, l);
@@ -825,10 +824,9 @@ static const char *tname(int32_t t)
 static void print_line(const char *what, const engine_line *x)
 {
 	print_error("  %s: recipient %d %s level %d source %d rank %d fee %d base %lld rate %lld "
-		    "shares %lld/%lld amount %lld\n",
+		    "shares %lld amount %lld\n",
 		    what, x->recipient, tname(x->type), x->level, x->source, x->rank, x->fee,
-		    (long long)x->base, (long long)x->rate, (long long)x->shares,
-		    (long long)x->total_shares, (long long)x->amount);
+		    (long long)x->base, (long long)x->rate, (long long)x->shares, (long long)x->amount);
 }
 
 /* The expected result of one distributor; every field is asserted. */
@@ -866,9 +864,10 @@ static void expect_res_(const engine_output *o, int i, xres e, int line)
 #define DIFF(src, b, r, a) XL(LINE_DIFFERENTIAL, -1, src, b, r, a)
 #define FS(lv, src, b, r, a) XL(LINE_FAST_START, lv, src, b, r, a)
 #define MATCH(lv, src, b, r, a) XL(LINE_MATCHING, lv, src, b, r, a)
-#define POOL(b, sh, tot, a) \
+/* everybody's shares: EXPECT_POOL's total_shares (the output's, one per period) */
+#define POOL(b, sh, a) \
 	{ .type = LINE_POOL, .level = -1, .source = -1, .rank = -1, .fee = -1, \
-	  .base = (b), .rate = 0, .shares = (sh), .total_shares = (tot), .amount = (a) }
+	  .base = (b), .rate = 0, .shares = (sh), .amount = (a) }
 #define CAP(a) XL(LINE_CAP_ADJUSTMENT, -1, -1, 0, 0, a)
 #define FEE(f, a) \
 	{ .type = LINE_FEE, .level = -1, .source = -1, .rank = -1, .fee = (f), \
@@ -898,8 +897,6 @@ static void expect_lines_(const engine_output *o, int i, const engine_line *want
 		CHK(line, g->base, w->base, "distributor %d line %zu (%s) base", i, k, tname(w->type));
 		CHK(line, g->rate, w->rate, "distributor %d line %zu (%s) rate", i, k, tname(w->type));
 		CHK(line, g->shares, w->shares, "distributor %d line %zu (%s) shares", i, k, tname(w->type));
-		CHK(line, g->total_shares, w->total_shares, "distributor %d line %zu (%s) total_shares",
-		    i, k, tname(w->type));
 		CHK(line, g->amount, w->amount, "distributor %d line %zu (%s) amount", i, k, tname(w->type));
 	}
 }
@@ -994,7 +991,7 @@ static void check_invariants(const engine_input *in, const engine_output *o)
 				CHK(L, in->terminated[i], 0, "terminated %d earns %s", i, tname(l->type));
 			}
 			if (l->type != LINE_POOL)
-				CHK(L, l->shares == 0 && l->total_shares == 0, 1, "line %u: shares", k);
+				CHK(L, l->shares, 0, "line %u: shares", k);
 			switch (l->type) {
 			case LINE_RETAIL:
 				CHK(L, l->source, i, "retail line %u source", k);
@@ -1025,11 +1022,10 @@ static void check_invariants(const engine_input *in, const engine_output *o)
 				CHK(L, r->active, 1, "inactive %d earns pool", i);
 				CHK(L, l->rate, 0, "pool line %u rate", k);
 				CHK(L, l->base, o->pool, "pool line %u base", k);
-				CHK(L, l->total_shares, o->pool_total_shares, "pool line %u total_shares", k);
 				CHK(L, l->shares > 0, 1, "pool line %u shares", k);
 				CHK(L, l->shares, p->pool_shares[r->paid_as], "pool line %u shares by rank", k);
-				if (l->total_shares > 0)
-					CHK(L, l->amount, ref_floor((__int128)l->base * l->shares, l->total_shares),
+				if (o->pool_total_shares > 0)
+					CHK(L, l->amount, ref_floor((__int128)l->base * l->shares, o->pool_total_shares),
 					    "pool line %u amount", k);
 				pool_lines += l->amount;
 				break;
@@ -1466,15 +1462,15 @@ static void test_pool(void **state)
 	engine_input in = input_of(&t);
 
 	FOR_EACH_IMPL(k, &in, o) {
-		EXPECT_LINES(&o, G, POOL(3703, 3, 5, 2221));
+		EXPECT_LINES(&o, G, POOL(3703, 3, 2221));
 		EXPECT_RES(&o, G, .active = 1, .qualified = 2, .paid_as = 2, .title = 2, .gv = 391000,
 			   .commissions = 2221, .payable = 2221, .paid = 2221);
-		EXPECT_LINES(&o, S, POOL(3703, 1, 5, 740));
+		EXPECT_LINES(&o, S, POOL(3703, 1, 740));
 		EXPECT_RES(&o, S, .active = 1, .qualified = 1, .paid_as = 1, .title = 1, .gv = 60000,
 			   .commissions = 740, .payable = 740, .paid = 740);
 		EXPECT_NO_LINES(&o, X);
 		EXPECT_RES(&o, X, .active = 0, .qualified = 2, .paid_as = 2, .title = 2, .gv = 301000);
-		EXPECT_LINES(&o, Y, POOL(3703, 1, 5, 740));
+		EXPECT_LINES(&o, Y, POOL(3703, 1, 740));
 		EXPECT_RES(&o, Y, .active = 1, .qualified = 1, .paid_as = 1, .title = 1, .gv = 296000,
 			   .commissions = 740, .payable = 740, .paid = 740);
 		EXPECT_NO_LINES(&o, M);
@@ -1494,10 +1490,10 @@ static void test_pool(void **state)
 	 */
 	t.cv[M] = -128306;
 	FOR_EACH_IMPL(k, &in, o) {
-		EXPECT_LINES(&o, G, POOL(4, 3, 5, 2));
-		EXPECT_LINES(&o, S, POOL(4, 1, 5, 0));
+		EXPECT_LINES(&o, G, POOL(4, 3, 2));
+		EXPECT_LINES(&o, S, POOL(4, 1, 0));
 		EXPECT_NO_LINES(&o, X);
-		EXPECT_LINES(&o, Y, POOL(4, 1, 5, 0));
+		EXPECT_LINES(&o, Y, POOL(4, 1, 0));
 		EXPECT_NO_LINES(&o, M);
 		EXPECT_POOL(&o, .total_cv = 150, .pool = 4, .total_shares = 5, .allotted = 2);
 		EXPECT_TOTALS(&o, .commissions = 2, .payable = 2, .paid = 2, .cap_limit = -1,
@@ -1768,26 +1764,26 @@ static void test_hybrid(void **state)
 		EXPECT_LINES(&o, L, UNI(1, P, 20000, 100000, 2000), UNI(1, S, 20000, 100000, 2000),
 			     UNI(2, T, 25000, 50000, 1250), FS(1, S, 10000, 200000, 2000),
 			     FS(2, Q, 50000, 100000, 5000), FS(2, R, 4000, 100000, 400),
-			     POOL(6950, 2, 7, 1985), MATCH(1, P, 11792, 250000, 2948),
+			     POOL(6950, 2, 1985), MATCH(1, P, 11792, 250000, 2948),
 			     MATCH(1, S, 4485, 250000, 1121), MATCH(2, Q, 992, 100000, 99),
 			     MATCH(2, T, 992, 100000, 99), CAP(-719));
 		EXPECT_RES(&o, L, .active = 1, .qualified = 1, .paid_as = 1, .title = 1, .gv = 219000,
 			   .commissions = 18902, .cap_adjustment = -719, .payable = 18183,
 			   .paid = 18183);
 		EXPECT_LINES(&o, P, FS(1, Q, 50000, 200000, 10000), FS(1, R, 4000, 200000, 800),
-			     POOL(6950, 1, 7, 992), CAP(-447));
+			     POOL(6950, 1, 992), CAP(-447));
 		EXPECT_RES(&o, P, .active = 1, .gv = 34000, .commissions = 11792,
 			   .cap_adjustment = -447, .payable = 11345, .paid = 11345);
-		EXPECT_LINES(&o, Q, POOL(6950, 1, 7, 992), CAP(-38));
+		EXPECT_LINES(&o, Q, POOL(6950, 1, 992), CAP(-38));
 		EXPECT_RES(&o, Q, .active = 1, .gv = 10000, .commissions = 992, .cap_adjustment = -38,
 			   .payable = 954, .paid = 954);
 		EXPECT_NO_LINES(&o, R);
 		EXPECT_RES(&o, R, .active = 0, .gv = 4000);
-		EXPECT_LINES(&o, S, UNI(1, T, 25000, 100000, 2500), POOL(6950, 2, 7, 1985),
+		EXPECT_LINES(&o, S, UNI(1, T, 25000, 100000, 2500), POOL(6950, 2, 1985),
 			     MATCH(1, T, 992, 250000, 248), CAP(-180));
 		EXPECT_RES(&o, S, .active = 1, .qualified = 1, .paid_as = 1, .title = 1, .gv = 155000,
 			   .commissions = 4733, .cap_adjustment = -180, .payable = 4553, .paid = 4553);
-		EXPECT_LINES(&o, T, POOL(6950, 1, 7, 992), CAP(-38));
+		EXPECT_LINES(&o, T, POOL(6950, 1, 992), CAP(-38));
 		EXPECT_RES(&o, T, .active = 1, .gv = 15000, .commissions = 992, .cap_adjustment = -38,
 			   .payable = 954, .paid = 954);
 		EXPECT_POOL(&o, .total_cv = 139000, .pool = 6950, .total_shares = 7, .allotted = 6946);
