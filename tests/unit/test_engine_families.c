@@ -2,7 +2,8 @@
  * test_engine_families.c - the plan families of SPEC 6.8 in the commission
  * engine (rules/engine.h): differential, fast_start, pool and matching, alone
  * and in a hybrid plan, against worked examples computed by hand and against
- * an independent reference model on random plans and trees.
+ * an independent reference model on random plans and trees; the random plans
+ * also combine them with binary (worked binary examples: test_engine_binary.c).
  *
  * As in test_engine.c, every hand example builds its plan directly as a C
  * struct (no YAML) and a small sponsor tree, and asserts every
@@ -14,17 +15,22 @@
  *
  * The reference model (model_run below) is a deliberately naive, quadratic
  * implementation of the SPEC written without looking at rules/engine.c (its
- * base part, volumes to fees, follows test_engine.c's model; the four
+ * base part, volumes to fees, follows test_engine.c's model; the five
  * families are new). The hand examples run against BOTH the engine and the
  * model, so the model is checked by the hand figures; the random test then
- * requires the engine and the model to agree line for line on random hybrid
- * plans, and checks money conservation, the cap, determinism and independence
- * from the order of the distributors (each distributor renumbered in another
- * order where sponsors still come first must get the same lines).
+ * requires the engine and the model to agree line for line (and on the
+ * binary figures left, right, matched, carry_left, carry_right) on random
+ * hybrid plans, and checks money conservation, the cap, determinism and
+ * independence from the order of the distributors (each distributor
+ * renumbered in another order where sponsors still come first must get the
+ * same lines). The model's binary part has no hand example here: it is the
+ * SPEC's sentence written as a walk (each seller's volume up its placement
+ * chain), and test_engine_binary.c checks the engine's binary figures by hand.
  *
  * Tests: 1 differential, 2 fast_start, 3 pool, 4 matching (with a binding cap),
  * 5 a hybrid plan (unilevel + fast_start + pool + matching + cap), 6 invalid
- * input and line type names, 7 random hybrid plans.
+ * input and line type names, 7 random hybrid plans (binary in about half of
+ * them, on random placement trees, matching of binary included).
  *
  * Compile with -DTEST_ENGINE_MODEL_ONLY to run everything against the model
  * alone (no engine.c needed).
@@ -48,7 +54,14 @@
  *   - matching's base for a source is the sum of its line amounts (before
  *     the cap) of the `of` types, active or not; a line exists when that base
  *     is not 0 and the rate is above 0; generations count every distributor;
- *   - only active recipients earn differential, fast_start, pool, matching;
+ *   - only active recipients earn differential, binary, fast_start, pool,
+ *     matching;
+ *   - binary (random test only): one line per active recipient with matched
+ *     > 0 and rate > 0, level -1 and source -1 (SPEC 6.8 names no source),
+ *     amount min(round_half_even(matched x rate), cap); matching of binary
+ *     matches that amount (after the binary cap, before the plan cap); with
+ *     `carry: false` the caller carries in 0 (it carried out 0), so the
+ *     random cases draw carries only with `carry: true`;
  *   - the cap (11.2) covers every commission line, the new ones included;
  *     with same-period refunds a statement's lines can be negative, and its
  *     cap_adjustment (sum(floor(line x limit / total)) - sum(line)) positive.
@@ -312,6 +325,7 @@ static int model_has_type(const plan *p, int t)
 	case PLAN_UNILEVEL: return p->has_unilevel;
 	case PLAN_RANK_ADVANCEMENT: return p->has_rank_advancement;
 	case PLAN_DIFFERENTIAL: return p->has_differential;
+	case PLAN_BINARY: return p->has_binary;
 	case PLAN_FAST_START: return p->has_fast_start;
 	case PLAN_POOL: return p->has_pool;
 	case PLAN_MATCHING: return p->has_matching;
@@ -349,10 +363,10 @@ static int cmp64(int64_t a, int64_t b)
 }
 
 /* engine.h's order: recipient; type (the enum order: retail, unilevel,
- * rank_advancement, differential, fast_start, pool, matching, cap_adjustment,
- * clawback, fee, carry_in); then level, source, rank, fee, rate. That is
- * unilevel, fast_start and matching by level then source, differential by
- * source then rate (its level is -1). */
+ * rank_advancement, differential, binary, fast_start, pool, matching,
+ * cap_adjustment, clawback, fee, carry_in); then level, source, rank, fee,
+ * rate. That is unilevel, fast_start and matching by level then source,
+ * differential by source then rate (its level is -1); binary has one line. */
 static int line_cmp(const void *pa, const void *pb)
 {
 	const engine_line *a = pa, *b = pb;
@@ -418,6 +432,36 @@ static int model_run(const engine_input *in, engine_output *out, pd_err *err)
 		return pd_errf(err, "model: history too short");
 	if (p->has_fast_start && in->fast_start_cv == NULL)
 		return pd_errf(err, "model: a fast_start plan needs fast_start_cv");
+	/* SPEC 4, 11.24: a placement tree in any index order, one distributor
+	 * per slot, no cycle. Checked here so that the leg walk below ends. */
+	if (p->has_binary) {
+		if (!in->place_parent || !in->place_leg || !in->carry_left || !in->carry_right)
+			return pd_errf(err, "model: a binary plan needs the placement and carries");
+		uint8_t *slot = xcalloc(2 * (size_t)(n > 0 ? n : 1), 1);
+		const char *bad = NULL;
+		int32_t at = 0;
+		for (int32_t i = 0; i < n && !bad; i++) {
+			int32_t a = in->place_parent[i];
+			at = i;
+			if (a < -1 || a >= n || a == i)
+				bad = "placement parent out of range";
+			else if (a >= 0 && in->place_leg[i] > 1)
+				bad = "leg not 0 or 1";
+			else if (a >= 0 && slot[2 * (size_t)a + in->place_leg[i]]++)
+				bad = "slot taken twice";
+		}
+		for (int32_t i = 0; i < n && !bad; i++) {
+			int32_t steps = 0;
+			for (int32_t a = in->place_parent[i]; a >= 0 && !bad; a = in->place_parent[a])
+				if (++steps > n) {
+					bad = "placement cycle";
+					at = i;
+				}
+		}
+		free(slot);
+		if (bad)
+			return pd_errf(err, "model: distributor %d: %s", at, bad);
+	}
 
 	size_t nn = n > 0 ? (size_t)n : 1;
 	int64_t *gv = xcalloc(nn, sizeof *gv);
@@ -428,6 +472,10 @@ static int model_run(const engine_input *in, engine_output *out, pd_err *err)
 	int64_t *comm = xcalloc(nn, sizeof *comm), *capadj = xcalloc(nn, sizeof *capadj);
 	int64_t *scaled = xcalloc(nn, sizeof *scaled);
 	int64_t *mbase = xcalloc(nn, sizeof *mbase);
+	/* binary figures: legs (carried in + this period), matched, carried out */
+	int64_t *bl = xcalloc(nn, sizeof *bl), *br = xcalloc(nn, sizeof *br);
+	int64_t *bm = xcalloc(nn, sizeof *bm), *bcl = xcalloc(nn, sizeof *bcl);
+	int64_t *bcr = xcalloc(nn, sizeof *bcr);
 
 	/* 6.2: active and GV. */
 	for (int32_t i = 0; i < n; i++) {
@@ -584,6 +632,48 @@ static int model_run(const engine_input *in, engine_output *out, pd_err *err)
 			}
 		free(acc);
 	}
+	/*
+	 * 6.8, 11.25: binary, after differential (11.1). A distributor's left leg
+	 * is carry_left + the volume (pv or cv, `volume`) of everybody in the
+	 * placement subtree of its left child: walk up from every seller, and at
+	 * each placement ancestor add the volume to the side of the child the
+	 * walk came through. Every seller counts, terminated, inactive or
+	 * refunding (negative). matched = max(0, min(left, right)); both legs
+	 * lose it and keep the rest (0 with carry: false), whoever the position
+	 * is; a line only for an active (so not terminated) recipient with
+	 * matched > 0 and rate > 0 (6.8, 11.7), amount min(round(matched x
+	 * rate), cap).
+	 */
+	if (p->has_binary) {
+		const int64_t *vol = p->binary_volume_pv ? in->pv : in->cv;
+		for (int32_t i = 0; i < n; i++) {
+			bl[i] = in->carry_left[i];
+			br[i] = in->carry_right[i];
+		}
+		for (int32_t s = 0; s < n; s++)
+			for (int32_t c = s; in->place_parent[c] >= 0; c = in->place_parent[c]) {
+				int32_t a = in->place_parent[c];
+				if (in->place_leg[c] == 0)
+					bl[a] += vol[s];
+				else
+					br[a] += vol[s];
+			}
+		for (int32_t i = 0; i < n; i++) {
+			int64_t m = bl[i] < br[i] ? bl[i] : br[i];
+			bm[i] = m > 0 ? m : 0;
+			bcl[i] = p->binary_carry ? bl[i] - bm[i] : 0;
+			bcr[i] = p->binary_carry ? br[i] - bm[i] : 0;
+			if (!active[i] || bm[i] == 0 || p->binary_rate <= 0)
+				continue;
+			engine_line l = mkline(i, LINE_BINARY);
+			l.base = bm[i];
+			l.rate = p->binary_rate;
+			l.amount = ref_rate(l.base, l.rate);
+			if (p->has_binary_cap && l.amount > p->binary_cap)
+				l.amount = p->binary_cap;
+			push(&b, l);
+		}
+	}
 	/* 6.8, 11.27: fast_start, k-th sponsor above the seller, no compression. */
 	if (p->has_fast_start)
 		for (int32_t s = 0; s < n; s++) {
@@ -737,6 +827,11 @@ static int model_run(const engine_input *in, engine_output *out, pd_err *err)
 		r->paid_as = paid[i];
 		r->title = title[i];
 		r->gv = gv[i];
+		r->left = bl[i];
+		r->right = br[i];
+		r->matched = bm[i];
+		r->carry_left = bcl[i];
+		r->carry_right = bcr[i];
 		r->payable = r->commissions + r->cap_adjustment + r->clawbacks + r->fees + r->carried_in;
 		if (r->payable >= p->min_payout)
 			r->paid = r->payable;
@@ -764,6 +859,11 @@ static int model_run(const engine_input *in, engine_output *out, pd_err *err)
 	free(capadj);
 	free(scaled);
 	free(mbase);
+	free(bl);
+	free(br);
+	free(bm);
+	free(bcl);
+	free(bcr);
 	return 0;
 }
 
@@ -942,7 +1042,9 @@ static void expect_pool_(const engine_output *o, xpool e, int line)
 /*
  * Properties every output must have, whatever the plan and tree: SPEC 6.6,
  * 6.8, 11.2, 11.5-11.7, 11.23-11.28 and engine.h's line order. Checked on
- * every run of every test, hand-built or random.
+ * every run of every test, hand-built or random. The binary leg volumes
+ * themselves are the model's business (the engine is compared with it); here
+ * only what follows from them: matched, carries, the one line.
  */
 static void check_invariants(const engine_input *in, const engine_output *o)
 {
@@ -970,12 +1072,11 @@ static void check_invariants(const engine_input *in, const engine_output *o)
 		CHK(L, to >= from, 1, "first_line of %d not increasing", i);
 		CHK(L, r->n_lines, to - from, "res[%d].n_lines vs first_line", i);
 		int64_t sum[LINE_CARRY_IN + 1] = { 0 }, all = 0, comm = 0, scaled = 0;
-		int n_cap = 0, n_carry = 0, n_fee = 0;
+		int n_cap = 0, n_carry = 0, n_fee = 0, n_bin = 0;
 		for (uint32_t k = from; k < to; k++) {
 			const engine_line *l = &o->lines[k];
 			CHK(L, l->recipient, i, "line %u recipient", k);
-			CHK(L, l->type >= LINE_RETAIL && l->type <= LINE_CARRY_IN && l->type != LINE_BINARY,
-			    1, "line %u type", k);
+			CHK(L, l->type >= LINE_RETAIL && l->type <= LINE_CARRY_IN, 1, "line %u type", k);
 			if (k > from && line_cmp(&o->lines[k - 1], l) >= 0) {
 				print_line("previous", &o->lines[k - 1]);
 				print_line("this    ", l);
@@ -1017,6 +1118,20 @@ static void check_invariants(const engine_input *in, const engine_output *o)
 				if (l->type != LINE_DIFFERENTIAL)
 					CHK(L, l->source >= 0 && l->source < in->n, 1, "line %u source", k);
 				break;
+			case LINE_BINARY: {
+				/* SPEC 6.8: (recipient, binary, base = matched, rate); 11.25: the cap */
+				int64_t want = ref_rate(r->matched, p->binary_rate);
+				if (p->has_binary_cap && want > p->binary_cap)
+					want = p->binary_cap;
+				n_bin++;
+				CHK(L, p->has_binary, 1, "binary line without binary");
+				CHK(L, r->active, 1, "inactive %d earns binary", i);
+				CHK(L, l->level == -1 && l->source == -1, 1, "binary line %u level/source", k);
+				CHK(L, l->base, r->matched, "binary line %u base == matched", k);
+				CHK(L, l->rate, p->binary_rate, "binary line %u rate", k);
+				CHK(L, l->amount, want, "binary line %u amount", k);
+				break;
+			}
 			case LINE_POOL:
 				CHK(L, p->has_pool, 1, "pool line without a pool");
 				CHK(L, r->active, 1, "inactive %d earns pool", i);
@@ -1045,6 +1160,21 @@ static void check_invariants(const engine_input *in, const engine_output *o)
 			default:
 				break;
 			}
+		}
+		if (p->has_binary) {
+			/* SPEC 6.8, 11.25: matched = max(0, min(left, right)); both legs lose
+			 * it, the rest is carried (0 with carry: false); one line for an
+			 * active recipient with matched > 0 and rate > 0 (11.7), else none */
+			int64_t m = r->left < r->right ? r->left : r->right;
+			CHK(L, r->matched, m > 0 ? m : 0, "matched of %d", i);
+			CHK(L, r->carry_left, p->binary_carry ? r->left - r->matched : 0, "carry_left of %d", i);
+			CHK(L, r->carry_right, p->binary_carry ? r->right - r->matched : 0,
+			    "carry_right of %d", i);
+			CHK(L, n_bin, r->active && r->matched > 0 && p->binary_rate > 0, "binary lines of %d", i);
+		} else {
+			CHK(L, r->left == 0 && r->right == 0 && r->matched == 0 && r->carry_left == 0 &&
+				       r->carry_right == 0,
+			    1, "binary figures of %d without a binary plan", i);
 		}
 		CHK(L, r->commissions, comm, "res[%d].commissions == its commission lines", i);
 		CHK(L, r->cap_adjustment, sum[LINE_CAP_ADJUSTMENT], "res[%d].cap_adjustment", i);
@@ -1834,7 +1964,8 @@ static void test_line_types(void **state)
 		const char *name;
 		int commission;
 	} want[] = {
-		{ LINE_DIFFERENTIAL, "differential", 1 }, { LINE_FAST_START, "fast_start", 1 },
+		{ LINE_DIFFERENTIAL, "differential", 1 }, { LINE_BINARY, "binary", 1 },
+		{ LINE_FAST_START, "fast_start", 1 },
 		{ LINE_POOL, "pool", 1 },                 { LINE_MATCHING, "matching", 1 },
 		{ LINE_CAP_ADJUSTMENT, "cap_adjustment", 0 },
 	};
@@ -1850,6 +1981,16 @@ static void test_line_types(void **state)
 }
 
 /* ==== 7. random hybrid plans on random trees ================================================= */
+
+/*
+ * Random hybrid plans (every family, binary in about half of them, matching
+ * of any present type, binary included) on random sponsor trees and, for
+ * binary, random placement trees drawn apart from the sponsor tree: the
+ * engine must agree with model_run line for line and on every result
+ * (binary figures included), give the same bytes twice, and give the same
+ * results when the distributors are renumbered (placement parents, legs and
+ * carries follow their distributors).
+ */
 
 static uint64_t rng;
 
@@ -1876,9 +2017,10 @@ static int64_t rnd_rate(int64_t max)
 /*
  * A random plan: 1 to 4 ranks (pv, gv, legs, 2-period ranks, bonuses),
  * retail and unilevel (dynamic or none) each present or not, then each of
- * differential, fast_start, pool and matching present or not, with random
- * rates (the legality guard is plan.c's business, not the engine's), a cap
- * or not, a fee or not, a min_payout or not.
+ * differential, binary (volume pv or cv, carry or not, a binary cap or not),
+ * fast_start, pool and matching (of any of the present types) present or
+ * not, with random rates (the legality guard is plan.c's business, not the
+ * engine's), a cap or not, a fee or not, a min_payout or not.
  */
 static plan *random_plan(void)
 {
@@ -1930,6 +2072,21 @@ static plan *random_plan(void)
 		plan_differential(p, nb, from, rate);
 	}
 	if (rnd_below(2)) {
+		/* rates that make half-cent ties (125000 on odd matched x 4, 105000)
+		 * and 0 (11.7: no line, yet the legs are still matched and carried) */
+		static const int64_t brates[] = { 0, 100000, 125000, 105000, 333333, 1 };
+		p->has_binary = 1;
+		p->binary_rate = rnd_below(2) ? brates[rnd_below(6)] : 1 + rnd_below(400000);
+		p->binary_volume_pv = rnd_below(2) == 0;
+		p->binary_carry = rnd_below(4) != 0;
+		if (rnd_below(2)) {
+			/* small enough to bind often: a leg of a few sellers matches
+			 * thousands, and rate x matched is then above the cap */
+			p->has_binary_cap = 1;
+			p->binary_cap = 1 + rnd_below(20000);
+		}
+	}
+	if (rnd_below(2)) {
 		int nl = 1 + (int)rnd_below(4);
 		int64_t rates[4];
 		for (int k = 0; k < nl; k++)
@@ -1941,7 +2098,7 @@ static plan *random_plan(void)
 	if (match) {
 		unsigned present = 0, of = 0;
 		for (int ty = PLAN_RETAIL; ty < PLAN_MATCHING; ty++)
-			if (ty != PLAN_BINARY && model_has_type(p, ty))
+			if (model_has_type(p, ty))
 				present |= OF(ty);
 		for (int ty = PLAN_RETAIL; ty < PLAN_MATCHING; ty++)
 			if ((present & OF(ty)) && rnd_below(2))
@@ -1972,6 +2129,11 @@ static void expect_same_output(const engine_output *a, const engine_output *b, i
 		CHK(L, x->paid_as, y->paid_as, "%s: res[%d].paid_as", what, i);
 		CHK(L, x->title, y->title, "%s: res[%d].title", what, i);
 		CHK(L, x->gv, y->gv, "%s: res[%d].gv", what, i);
+		CHK(L, x->left, y->left, "%s: res[%d].left", what, i);
+		CHK(L, x->right, y->right, "%s: res[%d].right", what, i);
+		CHK(L, x->matched, y->matched, "%s: res[%d].matched", what, i);
+		CHK(L, x->carry_left, y->carry_left, "%s: res[%d].carry_left", what, i);
+		CHK(L, x->carry_right, y->carry_right, "%s: res[%d].carry_right", what, i);
 	}
 	size_t nl = a->n_lines < b->n_lines ? a->n_lines : b->n_lines;
 	for (size_t k = 0; k < nl; k++) {
@@ -2017,11 +2179,14 @@ static void expect_same_output(const engine_output *a, const engine_output *b, i
 	CHK(L, a->pool_allotted, b->pool_allotted, "%s: pool_allotted", what);
 }
 
-/* One random period: the arrays of an engine_input, owned. */
+/* One random period: the arrays of an engine_input, owned. place, leg, cl
+ * and cr (the placement tree and the carried-in legs) go to the engine only
+ * with a binary plan. */
 typedef struct rcase {
 	int32_t n, history;
-	int32_t *parent;
-	int64_t *pv, *cv, *fscv, *carried;
+	int32_t *parent, *place;
+	uint8_t *leg;
+	int64_t *pv, *cv, *fscv, *carried, *cl, *cr;
 	uint8_t *term, *title, *hist;
 	engine_clawback *claw;
 	size_t n_claw;
@@ -2034,6 +2199,10 @@ static void rcase_alloc(rcase *c, int32_t n, int32_t history)
 	c->n = n;
 	c->history = history;
 	c->parent = xcalloc(nn, sizeof *c->parent);
+	c->place = xcalloc(nn, sizeof *c->place);
+	c->leg = xcalloc(nn, 1);
+	c->cl = xcalloc(nn, sizeof *c->cl);
+	c->cr = xcalloc(nn, sizeof *c->cr);
 	c->pv = xcalloc(nn, sizeof *c->pv);
 	c->cv = xcalloc(nn, sizeof *c->cv);
 	c->fscv = xcalloc(nn, sizeof *c->fscv);
@@ -2048,6 +2217,10 @@ static void rcase_alloc(rcase *c, int32_t n, int32_t history)
 static void rcase_free(rcase *c)
 {
 	free(c->parent);
+	free(c->place);
+	free(c->leg);
+	free(c->cl);
+	free(c->cr);
 	free(c->pv);
 	free(c->cv);
 	free(c->fscv);
@@ -2062,11 +2235,67 @@ static engine_input rcase_input(const rcase *c, const plan *p)
 {
 	return (engine_input){
 		.p = p, .n = c->n, .parent = c->parent, .pv = c->pv, .cv = c->cv,
-		.fast_start_cv = p->has_fast_start ? c->fscv : NULL, .terminated = c->term,
+		.fast_start_cv = p->has_fast_start ? c->fscv : NULL,
+		.place_parent = p->has_binary ? c->place : NULL,
+		.place_leg = p->has_binary ? c->leg : NULL,
+		.carry_left = p->has_binary ? c->cl : NULL,
+		.carry_right = p->has_binary ? c->cr : NULL, .terminated = c->term,
 		.q_history = c->hist, .history = c->history, .title = c->title,
 		.carried_in = c->carried, .net_sales = c->net_sales, .clawbacks = c->claw,
 		.n_clawbacks = c->n_claw,
 	};
+}
+
+/*
+ * A random placement tree (as test_engine_binary.c draws it): the
+ * distributors are placed one by one in a random permutation order, so a
+ * placement parent often has a higher index than its child, each in a free
+ * slot of one placed before it (no cycle, one distributor per slot): with
+ * probability spill/16 under the one placed just before (long spill legs),
+ * else under any; with probability 1/roots it starts a new placement tree.
+ */
+static void random_placement(rcase *c, int spill, int roots)
+{
+	int32_t n = c->n;
+	size_t sz = (size_t)(n ? n : 1);
+	int32_t *perm = xcalloc(sz, sizeof *perm), *open = xcalloc(sz, sizeof *open);
+	uint8_t *used = xcalloc(2 * sz, 1);
+	for (int32_t i = 0; i < n; i++)
+		perm[i] = i;
+	for (int32_t i = n - 1; i > 0; i--) {
+		int32_t j = (int32_t)rnd_below(i + 1), x = perm[i];
+		perm[i] = perm[j];
+		perm[j] = x;
+	}
+	int32_t n_open = 0, last = -1;
+	for (int32_t k = 0; k < n; k++) {
+		int32_t i = perm[k];
+		if (n_open == 0 || rnd_below(roots) == 0) {
+			c->place[i] = -1;
+			c->leg[i] = 0;
+		} else {
+			int32_t a = -1, at = -1;
+			if (last >= 0 && rnd_below(16) < spill && !(used[2 * last] && used[2 * last + 1])) {
+				a = last;
+				for (at = 0; open[at] != a; at++)
+					;
+			} else {
+				at = (int32_t)rnd_below(n_open);
+				a = open[at];
+			}
+			int g = used[2 * a] ? 1 : used[2 * a + 1] ? 0 : (int)rnd_below(2);
+			used[2 * a + g] = 1;
+			c->place[i] = a;
+			c->leg[i] = (uint8_t)g;
+			if (used[2 * a] && used[2 * a + 1])
+				open[at] = open[--n_open];
+		}
+		open[n_open++] = i;
+		last = i;
+	}
+	free(perm);
+	free(open);
+	free(used);
 }
 
 static void random_case(rcase *c, const plan *p, int32_t n)
@@ -2110,6 +2339,18 @@ static void random_case(rcase *c, const plan *p, int32_t n)
 			c->hist[(size_t)i * (size_t)history + (size_t)k] =
 				(uint8_t)(rnd_below(2) ? p->n_ranks - 1 : (size_t)rnd_below((int64_t)p->n_ranks));
 		c->carried[i] = rnd_below(5) == 0 ? rnd_below(4001) - 2000 : 0;
+		/* legs carried in, negative ones too (a leg left negative by refunds
+		 * is carried as it is: 11.25 matched = max(0, min)); none after
+		 * carry: false, which carried out 0 */
+		if (p->has_binary && p->binary_carry && rnd_below(3) != 0) {
+			c->cl[i] = rnd_below(4) == 0 ? -rnd_below(30000) : rnd_below(100000);
+			c->cr[i] = rnd_below(4) == 0 ? -rnd_below(30000) : rnd_below(100000);
+		}
+	}
+	if (p->has_binary) {
+		static const int spills[] = { 0, 8, 15 };
+		static const int roots[] = { 12, 200 };
+		random_placement(c, spills[rnd_below(3)], roots[rnd_below(2)]);
 	}
 	if (sum_cv < 0)
 		sum_cv = 0;
@@ -2138,7 +2379,8 @@ static void random_case(rcase *c, const plan *p, int32_t n)
 }
 
 /* The same period with the distributors renumbered in another order where
- * every sponsor still comes before its recruits: pos[old] = new, inv[new] = old. */
+ * every sponsor still comes before its recruits: pos[old] = new, inv[new] = old.
+ * The placement tree is renumbered with them (it has no order to keep). */
 static void relabel(const rcase *c, rcase *d, int32_t *pos, int32_t *inv)
 {
 	int32_t n = c->n;
@@ -2158,6 +2400,10 @@ static void relabel(const rcase *c, rcase *d, int32_t *pos, int32_t *inv)
 	for (int32_t j = 0; j < n; j++) {
 		int32_t i = inv[j];
 		d->parent[j] = c->parent[i] < 0 ? -1 : pos[c->parent[i]];
+		d->place[j] = c->place[i] < 0 ? -1 : pos[c->place[i]];
+		d->leg[j] = c->leg[i];
+		d->cl[j] = c->cl[i];
+		d->cr[j] = c->cr[i];
 		d->pv[j] = c->pv[i];
 		d->cv[j] = c->cv[i];
 		d->fscv[j] = c->fscv[i];
@@ -2191,6 +2437,11 @@ static void expect_same_relabeled(const engine_output *a, const engine_output *b
 		CHK(L, x->active, y->active, "relabeled %d->%d: active", i, j);
 		CHK(L, x->paid_as, y->paid_as, "relabeled %d->%d: paid_as", i, j);
 		CHK(L, x->gv, y->gv, "relabeled %d->%d: gv", i, j);
+		CHK(L, x->left, y->left, "relabeled %d->%d: left", i, j);
+		CHK(L, x->right, y->right, "relabeled %d->%d: right", i, j);
+		CHK(L, x->matched, y->matched, "relabeled %d->%d: matched", i, j);
+		CHK(L, x->carry_left, y->carry_left, "relabeled %d->%d: carry_left", i, j);
+		CHK(L, x->carry_right, y->carry_right, "relabeled %d->%d: carry_right", i, j);
 		CHK(L, x->commissions, y->commissions, "relabeled %d->%d: commissions", i, j);
 		CHK(L, x->cap_adjustment, y->cap_adjustment, "relabeled %d->%d: cap_adjustment", i, j);
 		CHK(L, x->fees, y->fees, "relabeled %d->%d: fees", i, j);
@@ -2244,9 +2495,15 @@ static void test_random_hybrids(void **state)
 {
 	(void)state;
 	rng = RANDOM_SEED;
-	char ctx[200];
+	char ctx[300];
 	int n_type[LINE_N_TYPES] = { 0 };
 	int capped = 0, pooled = 0, remainder = 0, exclusive = 0, cap_up = 0;
+	/* binary: runs, lines at the binary cap, matching lines on a binary line
+	 * (and on one at the binary cap: matched after that cap), plan-capped
+	 * runs, placement parents after their child, negative and inactive legs,
+	 * carry: false */
+	int bin_runs = 0, bin_at_cap = 0, match_bin = 0, match_bin_cap = 0, bin_plan_capped = 0;
+	int place_after = 0, neg_leg = 0, inactive_matched = 0, no_carry = 0;
 
 	for (int run = 0; run < N_RANDOM; run++) {
 		plan *p = random_plan();
@@ -2255,10 +2512,12 @@ static void test_random_hybrids(void **state)
 		random_case(&c, p, n);
 		engine_input in = rcase_input(&c, p);
 		snprintf(ctx, sizeof ctx,
-			 "random %d (n %d; diff %d fs %d excl %d pool %d match %d of %#x uni %d retail %d cap %d)",
+			 "random %d (n %d; diff %d fs %d excl %d pool %d match %d of %#x uni %d retail %d "
+			 "cap %d; binary %d rate %lld pv %d carry %d cap %d %lld)",
 			 run, n, p->has_differential, p->has_fast_start, p->fast_start_exclusive,
 			 p->has_pool, p->has_matching, p->matching_of, p->has_unilevel, p->has_retail,
-			 p->has_cap);
+			 p->has_cap, p->has_binary, (long long)p->binary_rate, p->binary_volume_pv,
+			 p->binary_carry, p->has_binary_cap, (long long)p->binary_cap);
 
 		engine_output first, again, model, other;
 		run_impl(0, &in, &first);
@@ -2291,6 +2550,39 @@ static void test_random_hybrids(void **state)
 		pooled += first.pool_allotted > 0;
 		remainder += first.pool > first.pool_allotted && first.pool_allotted > 0;
 		exclusive += p->has_fast_start && p->fast_start_exclusive && p->has_unilevel;
+		if (p->has_binary) {
+			/* binary_amount[i]: i's binary line, what matching of binary matches;
+			 * at_cap[i]: that line is at the binary cap */
+			int64_t *binary_amount = xcalloc((size_t)n, sizeof *binary_amount);
+			uint8_t *at_cap = xcalloc((size_t)n, 1);
+			bin_runs++;
+			bin_plan_capped += first.total_cap_adjustment != 0;
+			no_carry += !p->binary_carry;
+			for (size_t k = 0; k < first.n_lines; k++) {
+				const engine_line *l = &first.lines[k];
+				if (l->type != LINE_BINARY)
+					continue;
+				binary_amount[l->recipient] = l->amount;
+				at_cap[l->recipient] = l->amount < ref_rate(l->base, l->rate);
+				bin_at_cap += at_cap[l->recipient];
+			}
+			for (size_t k = 0; k < first.n_lines; k++) {
+				const engine_line *l = &first.lines[k];
+				if (l->type != LINE_MATCHING || !(p->matching_of & OF(PLAN_BINARY)) ||
+				    binary_amount[l->source] == 0)
+					continue;
+				match_bin++;
+				match_bin_cap += at_cap[l->source];
+			}
+			for (int32_t i = 0; i < n; i++) {
+				const engine_result *r = &first.res[i];
+				place_after += c.place[i] > i;
+				neg_leg += r->left < 0 || r->right < 0;
+				inactive_matched += !r->active && r->matched > 0;
+			}
+			free(binary_amount);
+			free(at_cap);
+		}
 		impls[0].free(&first);
 		impls[0].free(&again);
 		impls[N_IMPLS - 1].free(&model);
@@ -2308,6 +2600,12 @@ static void test_random_hybrids(void **state)
 		      N_RANDOM, n_type[LINE_DIFFERENTIAL], n_type[LINE_FAST_START], n_type[LINE_POOL],
 		      n_type[LINE_MATCHING], n_type[LINE_UNILEVEL], capped, pooled, remainder, exclusive,
 		      cap_up);
+	print_message("binary: %d runs (%d plan-capped, %d with carry: false); %d binary lines "
+		      "(%d at the binary cap); %d matching lines on a binary line (%d at the binary "
+		      "cap); %d placement parents after their child; %d negative legs; %d inactive "
+		      "with matched > 0\n",
+		      bin_runs, bin_plan_capped, no_carry, n_type[LINE_BINARY], bin_at_cap, match_bin,
+		      match_bin_cap, place_after, neg_leg, inactive_matched);
 	assert_true(n_type[LINE_DIFFERENTIAL] >= 500);
 	assert_true(n_type[LINE_FAST_START] >= 500);
 	assert_true(n_type[LINE_POOL] >= 200);
@@ -2316,6 +2614,16 @@ static void test_random_hybrids(void **state)
 	assert_true(pooled >= 30);
 	assert_true(remainder >= 10);
 	assert_true(exclusive >= 30);
+	assert_true(bin_runs >= 150);
+	assert_true(n_type[LINE_BINARY] >= 1500);
+	assert_true(bin_at_cap >= 250);
+	assert_true(match_bin >= 300);
+	assert_true(match_bin_cap >= 30);
+	assert_true(bin_plan_capped >= 35);
+	assert_true(no_carry >= 25);
+	assert_true(place_after >= 2500);
+	assert_true(neg_leg >= 800);
+	assert_true(inactive_matched >= 600);
 }
 
 int main(void)
