@@ -340,6 +340,22 @@ tree_sums() {
 	(cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
 }
 
+# assert_remade_from_ledger PERIOD: what a crash right after PERIOD's commit
+# that also lost the temporary folder leaves (close_crash.sh has the rest of
+# that story): the next `payoutd --once` makes the folder again from the
+# ledger alone, and it must come back byte for byte.
+assert_remade_from_ledger() {
+	local p=$1
+	rm -rf "$T/remade-$p"
+	cp -a "$STATEMENTS/$p" "$T/remade-$p"
+	rm -rf "$STATEMENTS/$p"
+	sqlite3 -batch "$DB" "UPDATE periods SET published = 0 WHERE name = '$p'"
+	run_once
+	assert_contains "$LOG" "published the statements of $p, made again from the ledger"
+	diff -r "$T/remade-$p" "$STATEMENTS/$p" >"$T/diff.txt" 2>&1 ||
+		fail "statements/$p made again from the ledger differs: $(head -c 3000 "$T/diff.txt")"
+}
+
 # assert_sums_ok DIR: every file of a statements folder is listed in its
 # SHA256SUMS with its current hash, and nothing else is in the folder.
 assert_sums_ok() {

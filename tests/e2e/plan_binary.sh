@@ -113,5 +113,7 @@ assert_contains "$S/R.json" '"base": "1320.00"' "the capped line keeps base = ma
 assert_contains "$S/A.json" '"left": "700.00"' "A's left leg with the carry"
 assert_contains "$S/A.json" '"carry_left": "640.00"' "A carries on"
 assert_contains "$S/A.json" '"commissions": "12.00"' "A: retail 6.00 + binary 6.00"
+# the legs, matched and carries of a folder made again come from the ledger (schema 5)
+assert_remade_from_ledger 2026-12
 audit_verify_ok
 pass

@@ -190,5 +190,8 @@ close_ok 2026-12
 assert_contains "$STATEMENTS/2026-12/N1.json" '"type": "clawback"' "N1's clawback"
 assert_contains "$STATEMENTS/2026-12/N1.json" '"clawbacks": "-30.00"' "N1's clawback amount"
 assert_no_file "$STATEMENTS/2026-12/L.json" "a statement for L in 2026-12 (nothing to claw back)"
+# November's pool lines (shares, total_shares), fast_start and matching lines,
+# made again from the ledger's packed lines
+assert_remade_from_ledger 2026-11
 audit_verify_ok
 pass
