@@ -949,15 +949,16 @@ static json_t *files_json(const folder_result *fr)
 	return f;
 }
 
-static int record_period(ledger *l, const plan *p, const dists *d, const char *plan_text, size_t plan_len,
-			 const char *plan_sha, int32_t P, const char *name, const period_data *pd, const engine_output *out,
+/* The period itself, once its folder is written (store_results came before):
+ * the plan, the period row with the folder's SHA256SUMS hash and summary,
+ * the audit line. */
+static int record_period(ledger *l, const plan *p, const char *plan_text, size_t plan_len, const char *plan_sha,
+			 int32_t P, const char *name, const period_data *pd, const engine_output *out,
 			 const folder_result *fr, pd_err *err)
 {
 	sqlite3_stmt *st;
 	char now[32];
 	audit_now(now);
-	if (store_results(l, p, d, pd, out, P, err) < 0)
-		return -1;
 	if (ledger_prepare(l, "INSERT OR IGNORE INTO plans(sha256, text) VALUES(?, ?)", &st, err) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, plan_sha, -1, SQLITE_STATIC);
@@ -1089,7 +1090,7 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 	int rc = -1;
 	char *folder = NULL;
 	/* phase times for the log: operators and the benchmark read them (not money) */
-	double t[5] = {seconds(), 0, 0, 0, 0};
+	double t[6] = {seconds(), 0, 0, 0, 0, 0};
 	if (load_period(l, p, d, P, &pd, err) < 0)
 		goto out;
 	t[1] = seconds();
@@ -1107,20 +1108,28 @@ static int close_one(const config *cfg, const plan *p, const char *plan_text, si
 	char tmpname[64];
 	snprintf(tmpname, sizeof tmpname, dry_run ? "%s.dry-run" : ".%s.tmp", name);
 	folder = fs_join(cfg->statements, tmpname);
+	/* The results and lines go into the transaction before the files: they
+	 * do not depend on them, a ledger error (a full disk, say) is found
+	 * before 2 files per distributor are written, and the writes do not
+	 * meet the page cache and writeback of those files. */
 	t[2] = seconds();
-	if (folder_write(&sp, folder, &fr, err) < 0)
+	if (store_results(l, p, d, &pd, &out, P, err) < 0)
 		goto out;
 	t[3] = seconds();
-	if (record_period(l, p, d, plan_text, plan_len, plan_sha, P, name, &pd, &out, &fr, err) < 0)
+	if (folder_write(&sp, folder, &fr, err) < 0)
 		goto out;
 	t[4] = seconds();
+	if (record_period(l, p, plan_text, plan_len, plan_sha, P, name, &pd, &out, &fr, err) < 0)
+		goto out;
+	t[5] = seconds();
 	/* the statements' time without the period's own files, which the
 	 * benchmark counts with load, engine and ledger */
-	double files_s = t[3] - t[2] - fr.summary_seconds;
+	double files_s = t[4] - t[3] - fr.summary_seconds;
 	log_msg(LOG_INFO, "%s %s: %" PRId64 " statements; load %.2f s, engine %.2f s, statement files %.2f s (%" PRId64
 		" files, %.0f files/s), payouts.csv + summary.json + SHA256SUMS %.2f s, ledger %.2f s (before the commit)",
 		dry_run ? "dry run of" : "close", name, fr.statements, t[1] - t[0], t[2] - t[1], files_s, 2 * fr.statements,
-		files_s > 0 ? (double)(2 * fr.statements) / files_s : 0.0, fr.summary_seconds, t[4] - t[3]);
+		files_s > 0 ? (double)(2 * fr.statements) / files_s : 0.0, fr.summary_seconds,
+		(t[3] - t[2]) + (t[5] - t[4]));
 	rc = 0;
 out:
 	free(fr.manifest);
