@@ -469,6 +469,18 @@ static void case_matching(bench_case *c)
 	sales(c, 10L * c->n);
 }
 
+/* The matching case without matching: the same tree, sales and unilevel
+ * plan (same seed), so that matching's own cost is the difference. */
+static void case_unilevel(bench_case *c)
+{
+	c->name = "unilevel";
+	c->p = make_plan(F_UNILEVEL, 0);
+	case_alloc(c, 1000000);
+	random_sponsors(c, 0);
+	rank_history(c);
+	sales(c, 10L * c->n);
+}
+
 static void case_hybrid(bench_case *c)
 {
 	c->name = "hybrid";
@@ -777,6 +789,7 @@ static const struct {
 	{"chain", case_chain, "well under 1 s"},
 	{"binary", case_binary, "well under 1 s"},
 	{"matching", case_matching, "well under 1 s"},
+	{"unilevel", case_unilevel, "matching's baseline"},
 	{"hybrid", case_hybrid, "< 5 s"},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
