@@ -1419,21 +1419,7 @@ static void test_deep_spill(void **state)
 #define N_RANDOM 3000
 #define MAX_RTREE 120
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	/* splitmix64: fixed seed, same sequence on every machine */
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static int64_t rnd_below(int64_t n)
-{
-	return n > 0 ? (int64_t)(rnd() % (uint64_t)n) : 0;
-}
+#include "random_draws.h" /* rng, rnd, rnd_below, random_placement */
 
 /* A volume: 0 a fifth of the time, negative (a refund) a sixth, else up to 2000.00. */
 static int64_t rnd_volume(void)
@@ -1489,40 +1475,7 @@ static void random_case(rcase *c, const plan *p, int32_t n, int spill, int roots
 	c->cl = xcalloc(sz, sizeof *c->cl);
 	c->cr = xcalloc(sz, sizeof *c->cr);
 	c->carried = xcalloc(sz, sizeof *c->carried);
-	int32_t *perm = xcalloc(sz, sizeof *perm), *open = xcalloc(sz, sizeof *open);
-	uint8_t *used = xcalloc(2 * sz, 1);
-	for (int32_t i = 0; i < n; i++)
-		perm[i] = i;
-	for (int32_t i = n - 1; i > 0; i--) {
-		int32_t j = (int32_t)rnd_below(i + 1), x = perm[i];
-		perm[i] = perm[j];
-		perm[j] = x;
-	}
-	int32_t n_open = 0, last = -1;
-	for (int32_t k = 0; k < n; k++) {
-		int32_t i = perm[k];
-		if (n_open == 0 || rnd_below(roots) == 0) {
-			c->place[i] = -1;
-		} else {
-			int32_t a = -1, at = -1;
-			if (last >= 0 && rnd_below(16) < spill && !(used[2 * last] && used[2 * last + 1])) {
-				a = last;
-				for (at = 0; open[at] != a; at++)
-					;
-			} else {
-				at = (int32_t)rnd_below(n_open);
-				a = open[at];
-			}
-			int g = used[2 * a] ? 1 : used[2 * a + 1] ? 0 : (int)rnd_below(2);
-			used[2 * a + g] = 1;
-			c->place[i] = a;
-			c->leg[i] = (uint8_t)g;
-			if (used[2 * a] && used[2 * a + 1])
-				open[at] = open[--n_open];
-		}
-		open[n_open++] = i;
-		last = i;
-	}
+	random_placement(n, spill, roots, c->place, c->leg);
 	for (int32_t i = 0; i < n; i++) {
 		c->parent[i] = i == 0 || rnd_below(5) == 0 ? -1 : (int32_t)rnd_below(i);
 		c->pv[i] = rnd_volume();
@@ -1535,9 +1488,6 @@ static void random_case(rcase *c, const plan *p, int32_t n, int spill, int roots
 		if (rnd_below(4) == 0)
 			c->carried[i] = rnd_below(3000) - 1000;
 	}
-	free(perm);
-	free(open);
-	free(used);
 }
 
 static plan *random_plan(void)
@@ -1582,7 +1532,9 @@ static void test_random(void **state)
 		static const int spills[] = { 0, 8, 15 };
 		static const int roots[] = { 12, 200 };
 		rcase c;
-		random_case(&c, p, n, spills[rnd_below(3)], roots[rnd_below(2)]);
+		int spill = spills[rnd_below(3)]; /* drawn in this order, not in an argument list's */
+		int root = roots[rnd_below(2)];
+		random_case(&c, p, n, spill, root);
 		engine_input in = {
 			.p = p, .n = n, .parent = c.parent, .pv = c.pv, .cv = c.cv,
 			.place_parent = c.place, .place_leg = c.leg, .carry_left = c.cl,

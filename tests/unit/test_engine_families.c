@@ -1992,21 +1992,7 @@ static void test_line_types(void **state)
  * carries follow their distributors).
  */
 
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	/* splitmix64: fixed seed, same sequence on every machine */
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static int64_t rnd_below(int64_t n)
-{
-	return n > 0 ? (int64_t)(rnd() % (uint64_t)n) : 0;
-}
+#include "random_draws.h" /* rng, rnd, rnd_below, random_placement */
 
 /* A rate: 0 a quarter of the time (11.7: no line), else up to `max`. */
 static int64_t rnd_rate(int64_t max)
@@ -2246,58 +2232,6 @@ static engine_input rcase_input(const rcase *c, const plan *p)
 	};
 }
 
-/*
- * A random placement tree (as test_engine_binary.c draws it): the
- * distributors are placed one by one in a random permutation order, so a
- * placement parent often has a higher index than its child, each in a free
- * slot of one placed before it (no cycle, one distributor per slot): with
- * probability spill/16 under the one placed just before (long spill legs),
- * else under any; with probability 1/roots it starts a new placement tree.
- */
-static void random_placement(rcase *c, int spill, int roots)
-{
-	int32_t n = c->n;
-	size_t sz = (size_t)(n ? n : 1);
-	int32_t *perm = xcalloc(sz, sizeof *perm), *open = xcalloc(sz, sizeof *open);
-	uint8_t *used = xcalloc(2 * sz, 1);
-	for (int32_t i = 0; i < n; i++)
-		perm[i] = i;
-	for (int32_t i = n - 1; i > 0; i--) {
-		int32_t j = (int32_t)rnd_below(i + 1), x = perm[i];
-		perm[i] = perm[j];
-		perm[j] = x;
-	}
-	int32_t n_open = 0, last = -1;
-	for (int32_t k = 0; k < n; k++) {
-		int32_t i = perm[k];
-		if (n_open == 0 || rnd_below(roots) == 0) {
-			c->place[i] = -1;
-			c->leg[i] = 0;
-		} else {
-			int32_t a = -1, at = -1;
-			if (last >= 0 && rnd_below(16) < spill && !(used[2 * last] && used[2 * last + 1])) {
-				a = last;
-				for (at = 0; open[at] != a; at++)
-					;
-			} else {
-				at = (int32_t)rnd_below(n_open);
-				a = open[at];
-			}
-			int g = used[2 * a] ? 1 : used[2 * a + 1] ? 0 : (int)rnd_below(2);
-			used[2 * a + g] = 1;
-			c->place[i] = a;
-			c->leg[i] = (uint8_t)g;
-			if (used[2 * a] && used[2 * a + 1])
-				open[at] = open[--n_open];
-		}
-		open[n_open++] = i;
-		last = i;
-	}
-	free(perm);
-	free(open);
-	free(used);
-}
-
 static void random_case(rcase *c, const plan *p, int32_t n)
 {
 	int32_t history = model_max_periods(p) - 1 + (int32_t)rnd_below(2);
@@ -2350,7 +2284,9 @@ static void random_case(rcase *c, const plan *p, int32_t n)
 	if (p->has_binary) {
 		static const int spills[] = { 0, 8, 15 };
 		static const int roots[] = { 12, 200 };
-		random_placement(c, spills[rnd_below(3)], roots[rnd_below(2)]);
+		int spill = spills[rnd_below(3)]; /* drawn in this order, not in an argument list's */
+		int root = roots[rnd_below(2)];
+		random_placement(c->n, spill, root, c->place, c->leg);
 	}
 	if (sum_cv < 0)
 		sum_cv = 0;
