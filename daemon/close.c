@@ -364,13 +364,12 @@ static int load_clawbacks(ledger *l, const dists *d, int32_t P, period_data *pd,
  * this cannot be summed at booking like `volumes`: one pass over P's sales,
  * the window decided here per row (the id lookup is a hash probe), instead
  * of a join and a GROUP BY that sorted every row of the period.
- */
-/*
- * The period's sales come in sale_id order, their sellers at random, and
- * each row needs four lookups that miss the cache (the id's hash slot, its
- * key, the seller's join date, the seller's total). One row at a time those
- * misses follow one another (7-8 s for 10M sales); a batch of rows is looked
- * up in stages with prefetches so that the misses of the whole batch
+ *
+ * The rows come in sale_id order, their sellers at random, and each needs
+ * four lookups that miss the cache (the id's hash slot, its key, the
+ * seller's join date, the seller's total). One row at a time those misses
+ * follow one another (7-8 s for 10M sales); a batch of rows is looked up in
+ * stages with prefetches (fs_flush) so that the misses of the whole batch
  * overlap. The ids are copied out of SQLite's row (valid until the next
  * step) into keys.
  */
