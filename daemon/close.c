@@ -1452,7 +1452,7 @@ static int regen_lines(regen *g, int32_t i, const char *text, int len)
 				goto out;
 			/* every pool line of a close has the same total (the output's) */
 			json_int_t mine = json_integer_value(sh), all = json_integer_value(tot);
-			if (mine < 0 || mine > 1000000 || (g->pool_lines && all != g->out.pool_total_shares))
+			if (mine < 0 || mine > PLAN_MAX_SHARES || (g->pool_lines && all != g->out.pool_total_shares))
 				goto out;
 			e.shares = (int32_t)mine;
 			g->out.pool_total_shares = all;

@@ -448,7 +448,7 @@ static int pool(const engine_input *in, const engine_result *res, lines_buf *lb,
 			continue;
 		engine_line l = make_line(i, LINE_POOL);
 		l.base = out->pool;
-		l.shares = (int32_t)mine; /* <= 1,000,000 (plan.c) */
+		l.shares = (int32_t)mine; /* <= PLAN_MAX_SHARES, checked with the input */
 		if (money_floor_div((__int128)out->pool * mine, shares, &l.amount) < 0)
 			return pd_errf(err, "engine: pool overflow");
 		out->pool_allotted += l.amount; /* sum of floors <= pool */
@@ -518,6 +518,11 @@ static int check_input(const engine_input *in, pd_err *err)
 		if (c->level < -1 || c->level == 0 || c->level > INT16_MAX)
 			return pd_errf(err, "engine: clawback %zu has level %d", k, (int)c->level);
 	}
+	if (in->p->has_pool)
+		for (size_t r = 0; r < in->p->n_ranks; r++)
+			if (in->p->pool_shares[r] < 0 || in->p->pool_shares[r] > PLAN_MAX_SHARES)
+				return pd_errf(err, "engine: rank %zu holds %lld pool shares", r,
+					       (long long)in->p->pool_shares[r]);
 	if (in->p->has_fast_start && !in->fast_start_cv)
 		return pd_errf(err, "engine: a fast_start plan needs each distributor's window CV");
 	if (in->p->has_binary && (!in->place_parent || !in->place_leg || !in->carry_left || !in->carry_right))

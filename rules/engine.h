@@ -64,7 +64,7 @@ typedef struct engine_line {
 			      * recipient for its own sales; else -1 */
 	int32_t rank;        /* rank_advancement: the rank passed (index); else -1 */
 	int32_t fee;         /* fee: index into plan.fees; else -1 */
-	int32_t shares;      /* pool: the recipient's shares (at most 1,000,000, plan.c); everybody's
+	int32_t shares;      /* pool: the recipient's shares (at most PLAN_MAX_SHARES); everybody's
 			      * are engine_output.pool_total_shares */
 	int16_t level;       /* unilevel, clawback, fast_start, matching (generation): 1-based, at
 			      * most PLAN_MAX_LEVELS; else -1 */

@@ -683,7 +683,6 @@ static void load_fast_start(pctx *ctx, const yt_node *n, plan *p)
 	}
 }
 
-#define PLAN_MAX_SHARES 1000000
 
 /* pool (SPEC 6.8, 11.28). */
 static void load_pool(pctx *ctx, const yt_node *n, plan *p)

@@ -10,6 +10,9 @@
 #ifndef PAYOUTD_PLAN_H
 #define PAYOUTD_PLAN_H
 
+/* the most pool shares a rank may hold (a statement line keeps them in an int32) */
+#define PLAN_MAX_SHARES 1000000
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,7 +110,7 @@ typedef struct plan {
 	int has_pool;
 	char *pool_name;
 	int64_t pool_share;         /* millionths of the period's total CV */
-	int64_t *pool_shares;       /* per rank: whole shares >= 0 (0: not a holder) */
+	int64_t *pool_shares;       /* per rank: whole shares, 0 .. PLAN_MAX_SHARES (0: not a holder) */
 
 	/* matching (SPEC 6.8, 11.26) */
 	int has_matching;

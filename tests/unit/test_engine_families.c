@@ -1950,6 +1950,22 @@ static void test_invalid_input(void **state)
 		if (err.msg[0] == '\0')
 			fail_msg("[%s] fast_start without fast_start_cv: no message", impls[k].name);
 	}
+#ifndef TEST_ENGINE_MODEL_ONLY
+	/* more pool shares than a plan file may give a rank (plan.c refuses
+	 * them): a line keeps shares in an int32, so the engine refuses too */
+	plan_pool(p, 20000);
+	p->pool_shares[0] = PLAN_MAX_SHARES + 1;
+	in = input_of(&t);
+	engine_output out;
+	memset(&out, 0, sizeof out);
+	pd_err err = { { 0 } };
+	assert_int_equal(engine_run(&in, &out, &err), -1);
+	if (!strstr(err.msg, "pool shares"))
+		fail_msg("too many pool shares: message \"%s\"", err.msg);
+	p->pool_shares[0] = PLAN_MAX_SHARES;
+	assert_int_equal(engine_run(&in, &out, &err), 0);
+	engine_output_free(&out);
+#endif
 	plan_destroy(p);
 }
 
