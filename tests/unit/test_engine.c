@@ -128,22 +128,6 @@ static void plan_add_fee(plan *p, const char *name, int64_t amount)
 	p->n_fees++;
 }
 
-static void plan_destroy(plan *p)
-{
-	for (size_t r = 0; r < p->n_ranks; r++)
-		free(p->ranks[r].id);
-	for (size_t f = 0; f < p->n_fees; f++)
-		free(p->fees[f].name);
-	free(p->fees);
-	free(p->ranks);
-	free(p->unilevel_levels);
-	free(p->unilevel_rates);
-	free(p->advancement_bonus);
-	free(p->name);
-	free(p->timezone);
-	free(p);
-}
-
 /* ==== one period's input, built by hand ==================================================== */
 
 #define TMAX 24   /* distributors of a hand example */
@@ -929,7 +913,7 @@ static void test_unilevel_chain(void **state)
 		EXPECT_TOTALS(&o, .commissions = 21410, .payable = 21410, .paid = 21410,
 			      .cap_limit = -1, .n_lines = 15);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 2. compression: dynamic vs none ======================================================== */
@@ -1037,7 +1021,7 @@ static void test_compression(void **state)
 		EXPECT_TOTALS(&o, .commissions = 6060, .fees = -600, .payable = 5460, .paid = 5460,
 			      .cap_limit = -1, .n_lines = 11);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 3. rank qualification ================================================================= */
@@ -1091,7 +1075,7 @@ static void test_rank_max_leg_share(void **state)
 				   .gv = 500000);
 			EXPECT_TOTALS(&o, .cap_limit = -1, .n_lines = 0);
 		}
-		plan_destroy(p);
+		plan_free(p);
 	}
 	{
 		enum { Z, Z1, Z2, ZP, ZP1, ZP2 };
@@ -1117,7 +1101,7 @@ static void test_rank_max_leg_share(void **state)
 			EXPECT_RES(&o, ZP1, .active = 1, .gv = 50000);
 			EXPECT_RES(&o, ZP2, .active = 1, .gv = 50000);
 		}
-		plan_destroy(p);
+		plan_free(p);
 	}
 }
 
@@ -1179,7 +1163,7 @@ static void test_rank_legs(void **state)
 		EXPECT_RES(&o, K, .active = 1, .qualified = 1, .paid_as = 1, .title = 1, .gv = 100000);
 		EXPECT_RES(&o, J, .active = 0, .gv = 5000);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /*
@@ -1235,7 +1219,7 @@ static void test_rank_recruits_and_higher_rank(void **state)
 		EXPECT_RES(&o, J, .active = 1, .gv = 10000);
 		EXPECT_TOTALS(&o, .cap_limit = -1, .n_lines = 0);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 4. a rank held over two periods ======================================================= */
@@ -1330,7 +1314,7 @@ static void test_rank_two_periods(void **state)
 		EXPECT_TOTALS(&o, .commissions = 3400, .payable = 3400, .paid = 3400, .cap_limit = -1,
 			      .n_lines = 4);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 5. rank advancement ==================================================================== */
@@ -1398,7 +1382,7 @@ static void test_rank_advancement(void **state)
 		EXPECT_TOTALS(&o, .commissions = 350000, .payable = 350000, .paid = 350000,
 			      .cap_limit = -1, .n_lines = 5);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 6. the cap ============================================================================= */
@@ -1562,7 +1546,7 @@ static void test_cap(void **state)
 		EXPECT_TOTALS(&o, .commissions = 22703, .cap_adjustment = -22703, .cap_limit = 0,
 			      .n_lines = 11);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 7. fees ================================================================================= */
@@ -1636,7 +1620,7 @@ static void test_fees(void **state)
 			      .carried_in = 4700, .payable = 4700, .paid = 5800, .carried_out = -1100,
 			      .cap_limit = -1, .n_lines = 14);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 8. minimum payout over three periods =================================================== */
@@ -1744,7 +1728,7 @@ static void test_min_payout(void **state)
 		EXPECT_TOTALS(&o, .commissions = 1500, .carried_in = 100, .payable = 1600, .paid = 1100,
 			      .carried_out = 500, .cap_limit = -1, .n_lines = 3);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 9. clawbacks ============================================================================ */
@@ -1823,7 +1807,7 @@ static void test_clawbacks(void **state)
 			      .fees = -200, .payable = 1520, .paid = 2320, .carried_out = -800,
 			      .cap_limit = 3000, .n_lines = 14);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 10. half-even ties and lines that round to 0.00 ========================================= */
@@ -1892,7 +1876,7 @@ static void test_half_even_and_zero_lines(void **state)
 			EXPECT_NO_LINES(&o, i);
 		EXPECT_TOTALS(&o, .cap_limit = -1, .n_lines = 0);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== invalid input ========================================================================== */
@@ -1933,7 +1917,7 @@ static void test_invalid_input(void **state)
 				fail_msg("[%s] %s: no message", impls[k].name, bad[b].what);
 		}
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 11. random trees: invariants, determinism, and the reference model ===================== */
@@ -2233,7 +2217,7 @@ static void test_random_trees(void **state)
 	print_message("random trees: %d, %d lines, %d capped, %d with carried balances, "
 		      "%d with ranks above the first\n", N_TREES, lines, capped, carried, ranked);
 	for (int k = 0; k < N_RPLANS; k++)
-		plan_destroy(plans[k]);
+		plan_free(plans[k]);
 }
 
 static void test_max_periods(void **state)
@@ -2242,13 +2226,13 @@ static void test_max_periods(void **state)
 #ifndef TEST_ENGINE_MODEL_ONLY
 	plan *p = random_plans(0);
 	assert_int_equal(engine_max_periods(p), 2); /* gold: periods 2 */
-	plan_destroy(p);
+	plan_free(p);
 	p = random_plans(1);
 	assert_int_equal(engine_max_periods(p), 1); /* default 1 */
-	plan_destroy(p);
+	plan_free(p);
 	p = random_plans(2);
 	assert_int_equal(engine_max_periods(p), 3); /* executive: periods 3 */
-	plan_destroy(p);
+	plan_free(p);
 #endif
 }
 

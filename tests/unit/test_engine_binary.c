@@ -124,21 +124,6 @@ static void plan_matching(plan *p, unsigned of, int n_gens, const int64_t *gens)
 
 #define OF(t) (1u << (t))
 
-static void plan_destroy(plan *p)
-{
-	for (size_t r = 0; r < p->n_ranks; r++)
-		free(p->ranks[r].id);
-	for (size_t f = 0; f < p->n_fees; f++)
-		free(p->fees[f].name);
-	free(p->fees);
-	free(p->ranks);
-	free(p->matching_rates);
-	free(p->matching_gens);
-	free(p->name);
-	free(p->timezone);
-	free(p);
-}
-
 /* ==== one period's input, built by hand ==================================================== */
 
 #define TMAX 24   /* distributors of a hand example */
@@ -702,7 +687,7 @@ static void test_placement_tree(void **state)
 	/* 25.20 + 10.50 = 35.70 */
 	EXPECT_TOTALS(&o, .commissions = 3570, .payable = 3570, .paid = 3570, .cap_limit = -1, .n_lines = 2);
 	engine_output_free(&o);
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 2. matched = min(left, right), rounding ================================================ */
@@ -757,7 +742,7 @@ static void test_rounding(void **state)
 	EXPECT_TOTALS(&o, .commissions = 15455, .payable = 15455, .paid = 15455, .cap_limit = -1,
 		      .n_lines = 5);
 	engine_output_free(&o);
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 3. carry across periods; carry: false ================================================== */
@@ -873,7 +858,7 @@ static void test_carry(void **state)
 	EXPECT_TOTALS(&o2, .commissions = 3000, .payable = 3000, .paid = 3000, .cap_limit = -1,
 		      .n_lines = 1);
 	engine_output_free(&o2);
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 4. the binary cap ====================================================================== */
@@ -938,7 +923,7 @@ static void test_binary_cap(void **state)
 	}
 	EXPECT_TOTALS(&o, .commissions = 4, .payable = 4, .paid = 4, .cap_limit = -1, .n_lines = 4);
 	engine_output_free(&o);
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 5. inactive and terminated positions ================================================== */
@@ -1051,7 +1036,7 @@ static void test_inactive(void **state)
 		      .n_lines = 1);
 	engine_output_free(&o);
 #undef SAME_FIGURES
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 6. negative legs ======================================================================= */
@@ -1133,7 +1118,7 @@ static void test_negative_legs(void **state)
 	EXPECT_TOTALS(&o, .commissions = 3000, .payable = 3000, .paid = 3000, .cap_limit = -1,
 		      .n_lines = 1);
 	engine_output_free(&o);
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 7. the plan cap and matching of binary ================================================= */
@@ -1204,7 +1189,7 @@ static void test_cap_and_matching(void **state)
 	EXPECT_TOTALS(&o, .commissions = 3150, .payable = 3150, .paid = 3150, .cap_limit = 10000,
 		      .n_lines = 3);
 	engine_output_free(&o);
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 8. invalid input; the line type ======================================================== */
@@ -1309,7 +1294,7 @@ static void test_invalid_input(void **state)
 	run_ok(&in, &o);
 	EXPECT_TOTALS(&o, .cap_limit = -1, .n_lines = 0);
 	engine_output_free(&o);
-	plan_destroy(p);
+	plan_free(p);
 
 	/* the line type: printed "binary", a commission (capped, matched, counted) */
 	assert_string_equal(engine_line_type_name(LINE_BINARY), "binary");
@@ -1410,7 +1395,7 @@ static void test_deep_spill(void **state)
 	free(cl);
 	free(cr);
 	free(carried);
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 10. random placement trees ============================================================= */
@@ -1567,7 +1552,7 @@ static void test_random(void **state)
 		no_carry += !p->binary_carry;
 		engine_output_free(&o);
 		rcase_free(&c);
-		plan_destroy(p);
+		plan_free(p);
 	}
 	print_message("random: %d runs; %d binary lines (%d at the binary cap, %d of 0.00); "
 		      "%d placement parents after their child; %d deeper than 30; %d legs with "

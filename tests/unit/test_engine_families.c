@@ -214,29 +214,6 @@ static void plan_matching(plan *p, unsigned of)
 
 #define OF(t) (1u << (t))
 
-static void plan_destroy(plan *p)
-{
-	for (size_t r = 0; r < p->n_ranks; r++)
-		free(p->ranks[r].id);
-	for (size_t f = 0; f < p->n_fees; f++)
-		free(p->fees[f].name);
-	free(p->fees);
-	free(p->ranks);
-	free(p->unilevel_levels);
-	free(p->unilevel_rates);
-	free(p->advancement_bonus);
-	free(p->diff_from);
-	free(p->diff_rate);
-	free(p->fast_start_rates);
-	free(p->pool_name);
-	free(p->pool_shares);
-	free(p->matching_rates);
-	free(p->matching_gens);
-	free(p->name);
-	free(p->timezone);
-	free(p);
-}
-
 /* ==== one period's input, built by hand ==================================================== */
 
 #define TMAX 24   /* distributors of a hand example */
@@ -315,22 +292,6 @@ static int64_t model_matching_rate(const plan *p, int r, int g)
 	if (!p->has_matching || g < 1 || g > p->matching_gens[r])
 		return 0;
 	return p->matching_rates[(size_t)r * (size_t)p->matching_max_gens + (size_t)(g - 1)];
-}
-
-/* Whether the plan lists commission type t. */
-static int model_has_type(const plan *p, int t)
-{
-	switch (t) {
-	case PLAN_RETAIL: return p->has_retail;
-	case PLAN_UNILEVEL: return p->has_unilevel;
-	case PLAN_RANK_ADVANCEMENT: return p->has_rank_advancement;
-	case PLAN_DIFFERENTIAL: return p->has_differential;
-	case PLAN_BINARY: return p->has_binary;
-	case PLAN_FAST_START: return p->has_fast_start;
-	case PLAN_POOL: return p->has_pool;
-	case PLAN_MATCHING: return p->has_matching;
-	default: return 0;
-	}
 }
 
 /* SPEC 6.8: the rate of the highest bracket whose `from` <= GV, 0 below the lowest. */
@@ -1402,7 +1363,7 @@ static void test_differential(void **state)
 		EXPECT_TOTALS(&o, .commissions = 20505, .payable = 20505, .paid = 20505,
 			      .cap_limit = -1, .n_lines = 4);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 2. fast_start ========================================================================= */
@@ -1548,7 +1509,7 @@ static void test_fast_start(void **state)
 		EXPECT_TOTALS(&o, .commissions = 10350, .payable = 10350, .paid = 10350,
 			      .cap_limit = -1, .n_lines = 9);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 3. pool =============================================================================== */
@@ -1660,7 +1621,7 @@ static void test_pool(void **state)
 		EXPECT_POOL(&o, .total_cv = 123456, .pool = 3703, .total_shares = 0, .allotted = 0);
 		EXPECT_TOTALS(&o, .cap_limit = -1, .n_lines = 0);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 4. matching, and the cap over it ======================================================= */
@@ -1816,7 +1777,7 @@ static void test_matching(void **state)
 		EXPECT_TOTALS(&o, .commissions = 15430, .payable = 15430, .paid = 15430,
 			      .cap_limit = 500000, .n_lines = 14);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 5. a hybrid plan ======================================================================= */
@@ -1921,7 +1882,7 @@ static void test_hybrid(void **state)
 		EXPECT_TOTALS(&o, .commissions = 37411, .cap_adjustment = -1422, .payable = 35989,
 			      .paid = 35989, .cap_limit = 36000, .n_lines = 24);
 	}
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* ==== 6. invalid input ====================================================================== */
@@ -1966,7 +1927,7 @@ static void test_invalid_input(void **state)
 	assert_int_equal(engine_run(&in, &out, &err), 0);
 	engine_output_free(&out);
 #endif
-	plan_destroy(p);
+	plan_free(p);
 }
 
 /* The new line types by name (SPEC 6.8: the `type` printed in statements),
@@ -2100,7 +2061,7 @@ static plan *random_plan(void)
 	if (match) {
 		unsigned present = 0, of = 0;
 		for (int ty = PLAN_RETAIL; ty < PLAN_MATCHING; ty++)
-			if (model_has_type(p, ty))
+			if (plan_has_type(p, (plan_type)ty))
 				present |= OF(ty);
 		for (int ty = PLAN_RETAIL; ty < PLAN_MATCHING; ty++)
 			if ((present & OF(ty)) && rnd_below(2))
@@ -2543,7 +2504,7 @@ static void test_random_hybrids(void **state)
 		free(inv);
 		rcase_free(&c);
 		rcase_free(&d);
-		plan_destroy(p);
+		plan_free(p);
 	}
 	/* The draw must reach the interesting cases. */
 	print_message("random hybrids: %d; lines: differential %d, fast_start %d, pool %d, "
